@@ -1,0 +1,140 @@
+"""Denoiser: EDM / rectified-flow preconditioning, conditioning frames, loss only on generated frames."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from worldsmith.diffusion import Denoiser, DiffusionConfig, VideoCondition, drop_text, edm_scalings, rf_scalings
+from worldsmith.models.dit import DiT, DiTConfig
+
+
+def tiny_net(seed: int = 0, randomize: bool = True) -> DiT:
+    torch.manual_seed(seed)
+    net = DiT(DiTConfig(in_channels=4, out_channels=4, width=32, depth=2, num_heads=2, text_dim=8,
+                        adaln_lora_dim=8))
+    if randomize:  # small random values in the zero-initialised layers, like a trained net
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in net.parameters():
+                if torch.count_nonzero(p) == 0:
+                    p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    return net
+
+
+def batch(B=2, T=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x0 = 0.5 * torch.randn(B, 4, T, 4, 4, generator=g)
+    cond = {"text": torch.randn(B, 5, 8, generator=g), "text_mask": torch.ones(B, 5, dtype=torch.bool)}
+    return x0, cond
+
+
+@pytest.mark.parametrize("sigma", [0.002, 0.1, 0.5, 3.0, 80.0])
+def test_edm_scalings_match_paper(sigma):
+    sd = 0.5
+    c_skip, c_out, c_in, c_noise = edm_scalings(torch.tensor(sigma, dtype=torch.float64), sd)
+    assert c_skip.item() == pytest.approx(sd ** 2 / (sigma ** 2 + sd ** 2), rel=1e-12)
+    assert c_out.item() == pytest.approx(sigma * sd / math.sqrt(sigma ** 2 + sd ** 2), rel=1e-12)
+    assert c_in.item() == pytest.approx(1 / math.sqrt(sigma ** 2 + sd ** 2), rel=1e-12)
+    assert c_noise.item() == pytest.approx(math.log(sigma) / 4, rel=1e-12)
+    # unit-variance network input and target for data of std sigma_data (the point of EDM)
+    assert (c_in.item() ** 2) * (sd ** 2 + sigma ** 2) == pytest.approx(1.0)
+
+
+def test_rf_parameterization_recovers_x0_from_true_velocity():
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(1000, generator=g), torch.randn(1000, generator=g)
+    for sigma in (0.01, 0.7, 5.0, 80.0):
+        s = torch.tensor(sigma)
+        c_skip, c_out, c_in, t = rf_scalings(s)
+        x_ve = x0 + s * eps
+        x_t = c_in * x_ve
+        assert torch.allclose(x_t, (1 - t) * x0 + t * eps, atol=1e-5)  # the flow's straight path
+        velocity = eps - x0
+        assert torch.allclose(c_skip * x_ve + c_out * velocity, x0, atol=1e-4)
+
+
+@pytest.mark.parametrize("formulation", ["edm", "rf"])
+def test_zero_init_net_makes_denoiser_its_skip(formulation):
+    den = Denoiser(tiny_net(randomize=False), DiffusionConfig(formulation=formulation))
+    x0, cond = batch()
+    sigma = torch.tensor([0.3, 4.0])
+    x = x0 + sigma.view(2, 1, 1, 1, 1) * torch.randn_like(x0)
+    c_skip = den.scalings(sigma.view(2, 1, 1, 1, 1))[0]
+    assert torch.allclose(den(x, sigma, cond), c_skip * x, atol=1e-6)
+
+
+def test_denoiser_keeps_conditioning_frames_and_uses_per_frame_sigma():
+    den = Denoiser(tiny_net())
+    x0, cond = batch()
+    vc = VideoCondition.build(x0[:, :, :2], 2, total_frames=4, aug_sigma=0.001,
+                              generator=torch.Generator().manual_seed(0))
+    seen = {}
+    den.net.register_forward_hook(lambda m, args, out: seen.update(c_noise=args[1], mask=args[2]["cond_mask"]))
+    x = x0 + 2.0 * torch.randn_like(x0)
+    out = den(x, torch.tensor([2.0, 2.0]), cond, vc)
+    assert torch.equal(out[:, :, :2], x0[:, :, :2])
+    assert seen["c_noise"].shape == (2, 4)
+    assert torch.allclose(seen["c_noise"][:, :2], torch.tensor(math.log(0.001) / 4))
+    assert torch.allclose(seen["c_noise"][:, 2:], torch.tensor(math.log(2.0) / 4))
+    assert seen["mask"][:, 0, :, 0, 0].tolist() == [[True, True, False, False]] * 2
+
+
+@pytest.mark.parametrize("formulation", ["edm", "rf"])
+def test_loss_finite_and_only_on_generated_frames(formulation):
+    den = Denoiser(tiny_net(), DiffusionConfig(formulation=formulation, text_dropout=0.0))
+    x0, cond = batch()
+    captured = {}
+
+    def keep(module, args, out):
+        out.retain_grad()
+        captured["out"] = out
+
+    den.net.register_forward_hook(keep)
+    n = torch.tensor([1, 3])
+    loss, info = den.loss(x0, cond, torch.Generator().manual_seed(0), num_cond_frames=n)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    grad = captured["out"].grad.abs().sum(dim=(1, 3, 4))  # [B, T]
+    assert torch.all(grad[0, :1] == 0) and torch.all(grad[0, 1:] > 0)
+    assert torch.all(grad[1, :3] == 0) and torch.all(grad[1, 3:] > 0)
+    assert info["num_cond_frames"].tolist() == [1, 3]
+    for p in den.net.parameters():
+        assert p.grad is None or torch.isfinite(p.grad).all()
+
+
+def test_loss_is_seeded_and_samples_conditioning_choices():
+    den = Denoiser(tiny_net(), DiffusionConfig(cond_frame_choices=(0, 1, 2)))
+    x0, cond = batch(B=16)
+    l1, i1 = den.loss(x0, cond, torch.Generator().manual_seed(3))
+    l2, _ = den.loss(x0, cond, torch.Generator().manual_seed(3))
+    assert torch.equal(l1, l2)
+    assert set(i1["num_cond_frames"].tolist()) <= {0, 1, 2}
+    assert len(set(i1["num_cond_frames"].tolist())) > 1  # 16 draws from 3 choices
+
+
+def test_loss_target_is_zero_error_for_exact_prediction():
+    """If the network output equals the target, the denoised estimate is x0 (EDM and rf)."""
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(8, generator=g), torch.randn(8, generator=g)
+    for form in ("edm", "rf"):
+        den = Denoiser(torch.nn.Identity(), DiffusionConfig(formulation=form))
+        s = torch.tensor(1.7)
+        c_skip, c_out, _, _ = den.scalings(s)
+        x = x0 + s * eps
+        target = (x0 - c_skip * x) / c_out
+        assert torch.allclose(c_skip * x + c_out * target, x0, atol=1e-5)
+
+
+def test_text_dropout():
+    _, cond = batch(B=64)
+    dropped = drop_text(cond, 0.5, torch.Generator().manual_seed(0))
+    zero = (dropped["text"].abs().sum(dim=(1, 2)) == 0)
+    assert 0 < zero.sum() < 64
+    kept = ~zero
+    assert torch.equal(dropped["text"][kept], cond["text"][kept])
+    assert drop_text(cond, 0.0) is cond
+    with pytest.raises(ValueError, match="formulation"):
+        Denoiser(tiny_net(), DiffusionConfig(formulation="ddpm"))

@@ -1,0 +1,148 @@
+"""The Denoiser: preconditioning and training loss around a network `f(x, c_noise, cond) -> F`.
+
+Both formulations are written in the variance-exploding space of EDM (Karras et al. 2022),
+`x = x0 + sigma * eps`, so one set of samplers and one sigma schedule serve both:
+
+- EDM: D(x) = c_skip x + c_out F(c_in x, c_noise) with
+  c_skip = sd^2/(s^2+sd^2), c_out = s sd/sqrt(s^2+sd^2), c_in = 1/sqrt(s^2+sd^2), c_noise = ln(s)/4.
+- Rectified flow (Cosmos-Predict2): x_t = (1-t) x0 + t eps is the VE point x/(1+s) with
+  t = s/(1+s), and the net predicts the velocity eps - x0, so
+  c_skip = c_in = 1/(1+s), c_out = -s/(1+s), c_noise = t.
+  Log-normal sigmas are exactly logit-normal t (SD3's training distribution).
+
+The loss is the mean squared error of F against its target `(x0 - c_skip x)/c_out`, which
+equals EDM's weighted loss (lambda = 1/c_out^2) and the flow-matching velocity loss. It is
+averaged over generated frames only: conditioning frames (see `conditioning.py`) carry a
+clean latent and are never scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from .conditioning import VideoCondition, drop_text, randn, sample_aug_sigma, sample_num_cond_frames
+
+
+@dataclass
+class DiffusionConfig:
+    """Formulation, training noise distribution, sampling range and conditioning defaults."""
+
+    formulation: str = "edm"        # "edm" or "rf" (rectified flow)
+    sigma_data: float = 0.5         # EDM data std (rf assumes unit-scale latents)
+    p_mean: float = 0.0             # training: ln(sigma) ~ N(p_mean, p_std^2) (Cosmos-Predict1: 0, 1)
+    p_std: float = 1.0
+    sigma_min: float = 0.002        # sampling range (Karras schedule)
+    sigma_max: float = 80.0
+    rho: float = 7.0
+    cond_frame_choices: tuple[int, ...] = field(default=(0, 1, 2))  # latent frames, uniform in training
+    aug_p_mean: float = -3.0        # training: ln(sigma_aug) ~ N(aug_p_mean, aug_p_std^2)
+    aug_p_std: float = 1.0
+    aug_sigma_max: float = 1.0
+    aug_sigma_inference: float = 0.001  # Cosmos DEFAULT_AUGMENT_SIGMA
+    text_dropout: float = 0.2       # for classifier-free guidance
+
+
+def edm_scalings(sigma: torch.Tensor, sigma_data: float):
+    """EDM preconditioning (Karras et al. 2022, Table 1): c_skip, c_out, c_in, c_noise."""
+    s2, sd2 = sigma ** 2, sigma_data ** 2
+    c_skip = sd2 / (s2 + sd2)
+    c_out = sigma * sigma_data / (s2 + sd2).sqrt()
+    c_in = 1.0 / (s2 + sd2).sqrt()
+    c_noise = sigma.log() / 4
+    return c_skip, c_out, c_in, c_noise
+
+
+def rf_scalings(sigma: torch.Tensor):
+    """Rectified-flow preconditioning in VE coordinates: t = s/(1+s), F = velocity."""
+    c_in = 1.0 / (1.0 + sigma)
+    t = sigma * c_in
+    return c_in, -t, c_in, t
+
+
+class Denoiser(nn.Module):
+    """Wraps a network into D(x, sigma) -> x0 estimate, and computes its training loss."""
+
+    def __init__(self, net: nn.Module, cfg: DiffusionConfig | None = None):
+        super().__init__()
+        self.net = net
+        self.cfg = cfg or DiffusionConfig()
+        if self.cfg.formulation not in ("edm", "rf"):
+            raise ValueError(f"formulation: expected 'edm' or 'rf', got {self.cfg.formulation!r}")
+
+    def scalings(self, sigma: torch.Tensor):
+        """(c_skip, c_out, c_in, c_noise) for noise level(s) `sigma`, same shape as `sigma`."""
+        if self.cfg.formulation == "edm":
+            return edm_scalings(sigma, self.cfg.sigma_data)
+        return rf_scalings(sigma)
+
+    def _inputs(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict, video_cond: VideoCondition | None):
+        """Replace conditioning frames and precondition: (net input, c_noise, cond, c_skip, c_out, x_in)."""
+        B, _, T = x.shape[:3]
+        sigma = sigma.to(x.dtype).reshape(-1).expand(B)  # [B]
+        if video_cond is None or not bool(video_cond.mask.any()):
+            s = sigma.view(B, 1, 1, 1, 1)
+            c_skip, c_out, c_in, c_noise = self.scalings(s)
+            cond = dict(cond)
+            if video_cond is not None:
+                cond["cond_mask"] = video_cond.mask
+            return c_in * x, c_noise.view(B), cond, c_skip, c_out, x
+        mask = video_cond.mask  # [B, 1, T, 1, 1]
+        # per-frame noise level: conditioning frames sit at sigma_aug, the rest at sigma
+        s = torch.where(mask, video_cond.aug_sigma.view(B, 1, 1, 1, 1).to(x.dtype), sigma.view(B, 1, 1, 1, 1))
+        s = s.expand(B, 1, T, 1, 1)  # [B, 1, T, 1, 1]
+        x_in = torch.where(mask, video_cond.latent_aug.to(x.dtype), x)
+        c_skip, c_out, c_in, c_noise = self.scalings(s)
+        cond = dict(cond)
+        cond["cond_mask"] = mask
+        return c_in * x_in, c_noise[:, 0, :, 0, 0], cond, c_skip, c_out, x_in  # c_noise [B, T]
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict,
+                video_cond: VideoCondition | None = None) -> torch.Tensor:
+        """Denoised estimate of x0 from `x` [B, C, T, H, W] at noise level `sigma` ([B] or scalar)."""
+        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x, sigma, cond, video_cond)
+        out = self.net(net_in, c_noise, cond)
+        denoised = c_skip * x_in + c_out * out.to(x.dtype)
+        if video_cond is not None:
+            denoised = torch.where(video_cond.mask, video_cond.latent.to(x.dtype), denoised)
+        return denoised
+
+    def sample_sigma(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        """Training noise levels: log-normal (= logit-normal t for rectified flow)."""
+        z = randn(batch, generator, device)
+        return (self.cfg.p_mean + self.cfg.p_std * z).exp()
+
+    def training_condition(self, x0: torch.Tensor, generator: torch.Generator | None = None,
+                           num_cond_frames: int | torch.Tensor | None = None) -> VideoCondition:
+        """Random conditioning for a training batch: frames from `cond_frame_choices`, log-normal sigma_aug."""
+        B, T, dev = x0.shape[0], x0.shape[2], x0.device
+        if num_cond_frames is None:
+            num_cond_frames = sample_num_cond_frames(B, tuple(self.cfg.cond_frame_choices), T, generator, dev)
+        aug = sample_aug_sigma(B, self.cfg.aug_p_mean, self.cfg.aug_p_std, self.cfg.aug_sigma_max, generator, dev)
+        return VideoCondition.build(x0, num_cond_frames, aug_sigma=aug, generator=generator)
+
+    def loss(self, x0: torch.Tensor, cond: dict, generator: torch.Generator | None = None,
+             num_cond_frames: int | torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Training loss for clean latents `x0` [B, C, T, H, W] and text `cond`.
+
+        Samples sigma, noise, conditioning frames (0 / 1 / several per sample unless
+        `num_cond_frames` is given), sigma_aug and text dropout. Returns (scalar loss, info)
+        with info["per_sample"] [B] and info["sigma"] [B].
+        """
+        B = x0.shape[0]
+        sigma = self.sample_sigma(B, generator, x0.device).to(x0.dtype)  # [B]
+        noise = randn(x0.shape, generator, x0.device, x0.dtype)
+        x_noisy = x0 + sigma.view(B, 1, 1, 1, 1) * noise
+        video_cond = self.training_condition(x0, generator, num_cond_frames)
+        cond = drop_text(cond, self.cfg.text_dropout, generator)
+        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy, sigma, cond, video_cond)
+        out = self.net(net_in, c_noise, cond).float()
+        target = ((x0 - c_skip * x_in) / c_out).float()
+        err = (out - target).pow(2).mean(dim=(1, 3, 4))  # [B, T]
+        gen = (~video_cond.mask[:, 0, :, 0, 0]).float()  # [B, T]: 1 on generated frames
+        per_sample = (err * gen).sum(dim=1) / gen.sum(dim=1).clamp(min=1)  # [B]
+        loss = (err * gen).sum() / gen.sum().clamp(min=1)
+        return loss, {"per_sample": per_sample.detach(), "sigma": sigma.detach(),
+                      "num_cond_frames": video_cond.num_frames.detach()}
