@@ -205,7 +205,7 @@ class MLP(nn.Module):
         self.layer2 = nn.Linear(hidden, dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer2(F.gelu(self.layer1(x), approximate="tanh"))
+        return self.layer2(F.gelu(self.layer1(x)))
 
 
 class AdaLNLoRA(nn.Module):
