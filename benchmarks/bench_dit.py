@@ -37,7 +37,7 @@ def main() -> None:
     D = net.cfg.text_dim
     cond = {"text": torch.randn(1, args.text_len, D), "text_mask": torch.ones(1, args.text_len, dtype=torch.bool)}
     neg = {"text": torch.randn(1, args.text_len, D), "text_mask": torch.ones(1, args.text_len, dtype=torch.bool)}
-    print(f"# {args.preset}: {net.num_params() / 1e6:.1f}M params, torch {torch.__version__}, "
+    print(f"setup: {args.preset}: {net.num_params() / 1e6:.1f}M params, torch {torch.__version__}, "
           f"{args.threads} threads, {platform.processor() or platform.machine()}, "
           f"{args.steps} steps, CFG {args.guidance} (negative prompt, batched)")
     print("| latent (CxTxHxW) | tokens | sampler | model calls | seconds (median) | s / call |")
