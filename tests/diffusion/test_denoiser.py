@@ -9,6 +9,7 @@ import torch
 
 from worldsmith.diffusion import Denoiser, DiffusionConfig, VideoCondition, drop_text, edm_scalings, rf_scalings
 from worldsmith.models.dit import DiT, DiTConfig
+from worldsmith.utils.errors import WorldsmithError
 
 
 def tiny_net(seed: int = 0, randomize: bool = True) -> DiT:
@@ -138,3 +139,16 @@ def test_text_dropout():
     assert drop_text(cond, 0.0) is cond
     with pytest.raises(ValueError, match="formulation"):
         Denoiser(tiny_net(), DiffusionConfig(formulation="ddpm"))
+
+
+def test_denoiser_save_load_round_trip(tmp_path):
+    den = Denoiser(tiny_net(), DiffusionConfig(formulation="rf", sigma_max=20.0))
+    den.save_pretrained(tmp_path / "wm")
+    loaded = Denoiser.from_pretrained(tmp_path / "wm")
+    assert loaded.cfg == den.cfg
+    x0, cond = batch()
+    sigma = torch.tensor([0.5, 2.0])
+    assert torch.equal(den(x0, sigma, cond), loaded(x0, sigma, cond))
+    (tmp_path / "wm" / "diffusion.json").write_text('{"formulation": "ddpm"}')
+    with pytest.raises(WorldsmithError, match="formulation"):
+        Denoiser.from_pretrained(tmp_path / "wm")

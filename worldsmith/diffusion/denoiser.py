@@ -18,12 +18,21 @@ clean latent and are never scored.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
+from ..utils.atomic import atomic_write_json
+from ..utils.config import from_dict, to_dict
+from ..utils.errors import WorldsmithError, require_file
+
 from .conditioning import VideoCondition, drop_text, randn, sample_aug_sigma, sample_num_cond_frames
+
+
+DIFFUSION_CONFIG_NAME = "diffusion.json"
 
 
 @dataclass
@@ -146,3 +155,27 @@ class Denoiser(nn.Module):
         loss = (err * gen).sum() / gen.sum().clamp(min=1)
         return loss, {"per_sample": per_sample.detach(), "sigma": sigma.detach(),
                       "num_cond_frames": video_cond.num_frames.detach()}
+
+    # ------------------------------------------------------------------------------------
+    # A world-model checkpoint: the net's directory plus diffusion.json (the formulation)
+
+    def save_pretrained(self, directory: str | os.PathLike) -> None:
+        """Save the network (`config.json`, `model.safetensors`) and `diffusion.json`."""
+        self.net.save_pretrained(directory)
+        atomic_write_json(os.path.join(directory, DIFFUSION_CONFIG_NAME), to_dict(self.cfg))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> "Denoiser":
+        """Load a DiT world model saved by `save_pretrained`."""
+        from ..models.dit import DiT
+
+        net = DiT.from_pretrained(directory, device=device)
+        path = require_file(os.path.join(directory, DIFFUSION_CONFIG_NAME), "diffusion config")
+        try:
+            with open(path, encoding="utf-8") as f:
+                cfg = from_dict(DiffusionConfig, json.load(f), where=path)
+        except json.JSONDecodeError as e:
+            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        if cfg.formulation not in ("edm", "rf"):
+            raise WorldsmithError(f"{path}: formulation must be 'edm' or 'rf', got {cfg.formulation!r}")
+        return cls(net, cfg)

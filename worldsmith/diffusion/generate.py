@@ -43,6 +43,10 @@ def null_text(cond: dict) -> dict:
     return out
 
 
+def _to(cond: dict | None, device: torch.device) -> dict | None:
+    return None if cond is None else {k: v.to(device) if torch.is_tensor(v) else v for k, v in cond.items()}
+
+
 def _model_device(denoiser: Denoiser) -> torch.device:
     p = next(denoiser.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
@@ -92,8 +96,8 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
         video_cond = VideoCondition.build(cond_latent[:, :, :num_cond_frames].to(device), num_cond_frames, T,
                                           aug_sigma=cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
                                           generator=gen)
-    if guidance > 0 and uncond is None:
-        uncond = null_text(cond)
+    cond = _to(cond, device)
+    uncond = null_text(cond) if guidance > 0 and uncond is None else _to(uncond, device)
 
     # 4. integrate the probability-flow ODE
     extra = {"cond": cond, "uncond": uncond, "guidance": guidance, "video_cond": video_cond}
