@@ -128,15 +128,16 @@ def rope_3d(head_dim: int, t: int, h: int, w: int, theta: float = 10000.0,
     angles = []
     for n, d, ratio in zip((t, h, w), rope_split(head_dim), extrapolation):
         base = theta * ratio ** (d / (d - 2))
-        freqs = 1.0 / base ** (torch.arange(0, d, 2, device=device, dtype=torch.float64) / d)
-        angles.append(torch.arange(n, device=device, dtype=torch.float64)[:, None] * freqs)  # [n, d/2]
+        # float64 on the CPU for exact angles at large positions (and MPS has no float64)
+        freqs = 1.0 / base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+        angles.append(torch.arange(n, dtype=torch.float64)[:, None] * freqs)  # [n, d/2]
     a_t, a_h, a_w = angles
     ang = torch.cat([
         a_t[:, None, None, :].expand(t, h, w, -1),
         a_h[None, :, None, :].expand(t, h, w, -1),
         a_w[None, None, :, :].expand(t, h, w, -1),
     ], dim=-1).reshape(t * h * w, head_dim // 2)  # [N, hd/2]
-    return ang.cos().float(), ang.sin().float()
+    return ang.cos().float().to(device), ang.sin().float().to(device)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -382,7 +383,7 @@ class DiT(nn.Module):
             x = x + pos.reshape(1, t, h * w, -1)  # [1, t, h*w, D]
         return x
 
-    def _modulation_input(self, sigma: torch.Tensor, cond: dict, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _modulation_input(self, sigma: torch.Tensor, cond: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Timestep (+ extra) embeddings as [B, T', D] and [B, T', 3D], T' = t or 1."""
         if sigma.ndim == 2:
             sigma = sigma[:, :: self.cfg.patch_temporal]  # [B, t]: one level per latent patch-frame
@@ -417,7 +418,7 @@ class DiT(nn.Module):
         if text.ndim != 3 or text.shape[0] != B or text.shape[-1] != cfg.text_dim:
             raise ValueError(f"cond['text']: expected [{B}, L, {cfg.text_dim}], got {tuple(text.shape)}")
         tokens = self._embed(x, cond)  # [B, t, h*w, D]
-        emb, lora = self._modulation_input(sigma, cond, t)
+        emb, lora = self._modulation_input(sigma, cond)
         rope = self._rope(t, h, w, x.device)
         for block in self.blocks:
             tokens = block(tokens, emb, lora, text.to(tokens.dtype), text_mask, rope)
