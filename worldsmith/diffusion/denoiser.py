@@ -150,7 +150,9 @@ class Denoiser(nn.Module):
         out = self.net(net_in, c_noise, cond).float()
         target = ((x0 - c_skip * x_in) / c_out).float()
         err = (out - target).pow(2).mean(dim=(1, 3, 4))  # [B, T]
-        gen = (~video_cond.mask[:, 0, :, 0, 0]).float()  # [B, T]: 1 on generated frames
+        gen_mask = ~video_cond.mask[:, 0, :, 0, 0]  # [B, T]: True on generated frames
+        err = torch.where(gen_mask, err, torch.zeros_like(err))  # never 0 * inf on conditioning frames
+        gen = gen_mask.float()
         per_sample = (err * gen).sum(dim=1) / gen.sum(dim=1).clamp(min=1)  # [B]
         loss = (err * gen).sum() / gen.sum().clamp(min=1)
         return loss, {"per_sample": per_sample.detach(), "sigma": sigma.detach(),
