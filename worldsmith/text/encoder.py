@@ -80,6 +80,9 @@ class TextEncoder:
     def _load(path: str):
         # transformers is imported here so that `import worldsmith` stays light
         from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar for a 90 MB local model
 
         try:
             config = AutoConfig.from_pretrained(path, local_files_only=True)
