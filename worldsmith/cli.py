@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "worldsmith.sim.cli",
     "worldsmith.data.cli",
     "worldsmith.guardrails.cli",
+    "worldsmith.text.cli",
 ]
 
 
