@@ -108,3 +108,24 @@ def test_moving_ids_and_region():
     assert objects.moving_ids_from_seg(seg, [1, 2]) == [1]
     region = objects.moving_region(seg[3:], seg[2], [1])
     assert region.shape == (3, 32, 32) and region[0][seg[2] == 1].all()
+
+
+def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
+    """Baselines and the physical-variance ceiling scored on a real simulator clip, cached for reuse."""
+    from worldsmith.eval import physics
+
+    case = physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21)
+    again = physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21)
+    assert (again.rgb == case.rgb).all() and (again.seg == case.seg).all() and again.meta == case.meta
+    preds = {**physics.baseline_predictors(), "physical_variance": physics.physical_variance,
+             "truth": lambda c, K, n: c.rgb[K:K + n]}
+    res = physics.evaluate([case], preds, cond_frames=(1, 9))
+    rows = {(r["K"], r["method"]): r for r in res["rows"]}
+    assert (1, "const_velocity") not in rows  # undefined from one frame
+    assert all("error" not in r for r in rows.values())
+    truth = rows[(9, "truth")]
+    assert truth["mask_iou/all"] > 0.9 and truth["psnr/all"] == truth["psnr/all"]  # finite-or-inf, not NaN
+    assert truth["spatial_iou"] == 1.0 and truth["mse"] == 0.0
+    assert rows[(9, "physical_variance")]["mask_iou/all"] > rows[(9, "copy_last")]["mask_iou/all"]
+    agg = res["aggregate"]["test"]["collision"]["9"]
+    assert set(agg) == set(preds) and agg["copy_last"]["clips"] == 1
