@@ -64,7 +64,7 @@ def open_video(path: str | os.PathLike):
                          f"({ffmpeg_message(e)})") from None
     if not container.streams.video:
         container.close()
-        raise VideoError(f"no video stream in file: {p}")
+        raise VideoError(f"not a video file (no video stream found): {p}")
     return container, container.streams.video[0]
 
 

@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .errors import VideoError, check_input, decode_errors
+from .errors import VideoError, check_input, decode_errors, ffmpeg_message
 from .probe import FrameTable, frame_table, open_video
 from .transforms import Size, center_crop, crop_box, resize_frame, target_size
 
@@ -346,7 +346,8 @@ def decode_video(data: bytes, *, name: str = "<video bytes>", size: Size | None 
     try:
         container = av.open(io.BytesIO(bytes(data)), metadata_errors="ignore")
     except av.error.FFmpegError as e:
-        raise VideoError(f"{name}: cannot open video (not a video, or truncated/corrupt): {e}") from None
+        raise VideoError(f"{name}: cannot open video (not a video, or truncated/corrupt): "
+                         f"{ffmpeg_message(e)}") from None
     try:
         if not container.streams.video:
             raise VideoError(f"{name}: no video stream")

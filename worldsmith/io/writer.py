@@ -34,6 +34,13 @@ def _rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(100_000)
 
 
+def _public_mode(path: str) -> None:
+    """Give a temp file (created 0600) the permissions a normal new file would get."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 class VideoWriter:
     """Stream frames into an MP4 (H.264) file or file object, one frame or a batch at a time.
 
@@ -58,7 +65,7 @@ class VideoWriter:
     def __enter__(self) -> "VideoWriter":
         if isinstance(self.target, (str, os.PathLike)):
             self._atomic = atomic_path(self.target)
-            out = self._atomic.__enter__()
+            out = self._tmp = self._atomic.__enter__()
         else:
             out = self.target
         import av
@@ -152,6 +159,7 @@ class VideoWriter:
             raise VideoError(f"{self.name}: finishing the video failed ({ffmpeg_message(e)})") from None
         self._container = None
         if self._atomic is not None:
+            _public_mode(self._tmp)
             self._atomic.__exit__(None, None, None)
             self._atomic = None
 
@@ -193,3 +201,4 @@ def write_gif(path: str | os.PathLike, frames, fps: float, *, loop: int = 0) -> 
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=delay_ms, loop=loop, optimize=False, disposal=1)
+        _public_mode(tmp)
