@@ -48,6 +48,8 @@ class ClipDataset(IterableDataset):
     and each requested array present in the dataset, sliced to the window (see
     `slice_array`). Requested arrays that no clip of the split has are left out.
 
+    `size` (int = square, or (height, width)) resizes keeping the aspect ratio until the
+    frames cover it, then centre-crops (`resize_cover_crop`), so every item has one shape.
     `rank`/`world_size` default to torch.distributed's when it is initialised, else 0/1.
     Call `set_epoch(e)` between epochs (or use `loop=True`) to reshuffle.
     """
@@ -165,15 +167,14 @@ class ClipDataset(IterableDataset):
                 start = int(rng.integers(0, t - span + 1)) if self.shuffle else 0
                 idx = np.arange(start, start + span, self.stride)
                 arrays = {name: slice_array(clip["arrays"][name], idx, t) for name in self.arrays}
-                yield {"frames": frames[idx], "caption": clip["caption"], "key": clip["key"],
+                window = frames[idx]  # uint8 [num_frames, H, W, C]
+                if self.size is not None and window.shape[1:3] != self.size:
+                    window = resize_cover_crop(window, self.size)  # before buffering: less memory
+                yield {"frames": window, "caption": clip["caption"], "key": clip["key"],
                        "fps": clip["fps"] / self.stride, "start": start, "arrays": arrays}
 
     def _to_item(self, sample: dict) -> dict:
-        frames = sample["frames"]  # uint8 [T, H, W, C]
-        if self.size is not None and frames.shape[1:3] != self.size:
-            from ..io import resize_frames
-
-            frames = resize_frames(frames, self.size)
+        frames = sample["frames"]  # uint8 [T, H, W, C], already resized
         video = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(127.5).sub_(1.0)
         video = rearrange(video, "t h w c -> c t h w")
         item = {"video": video, "caption": sample["caption"], "key": sample["key"],
@@ -181,6 +182,22 @@ class ClipDataset(IterableDataset):
         for name, arr in sample["arrays"].items():
             item[name] = torch.from_numpy(np.ascontiguousarray(arr))
         return item
+
+
+def resize_cover_crop(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize uint8 [T, H, W, C] keeping aspect so that it covers `size` (h, w), then
+    centre-crop to exactly `size`, so clips of any aspect ratio batch together."""
+    from ..io import center_crop, resize_frames
+
+    th, tw = size
+    h, w = frames.shape[1:3]
+    scale = max(th / h, tw / w)
+    nh, nw = max(th, int(np.ceil(h * scale - 1e-6))), max(tw, int(np.ceil(w * scale - 1e-6)))
+    if (nh, nw) != (h, w):
+        frames = resize_frames(frames, (nh, nw))
+    if (nh, nw) != (th, tw):
+        frames = center_crop(frames, (th, tw))
+    return frames
 
 
 def slice_array(arr: np.ndarray, idx: np.ndarray, num_frames: int) -> np.ndarray:

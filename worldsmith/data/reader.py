@@ -50,7 +50,8 @@ def _group_by_shard(rows: list[dict]) -> "OrderedDict[str, list[str]]":
     return groups
 
 
-def decode_clip(key: str, members: dict[str, bytes], arrays: Sequence[str] | None = None) -> dict:
+def decode_clip(key: str, members: dict[str, bytes], arrays: Sequence[str] | None = None,
+                where: str = "") -> dict:
     """Decode one sample's tar members -> {"key", "frames" uint8 [T,H,W,C], "arrays", "meta", ...}.
 
     `arrays=None` loads every array; otherwise only the named ones present. Raises on damage.
@@ -60,7 +61,7 @@ def decode_clip(key: str, members: dict[str, bytes], arrays: Sequence[str] | Non
     if "mp4" not in members:
         raise ValueError("no .mp4 member")
     rec = json.loads(members["json"]) if "json" in members else {}
-    frames = decode_video(members["mp4"])
+    frames = decode_video(members["mp4"], name=f"{where}{key}.mp4")
     out_arrays = {}
     for ext, data in members.items():
         if not ext.endswith(".npy"):
@@ -91,7 +92,7 @@ def iter_shard_clips(path: str, keys: set[str] | None = None,
                 yield {"key": key, "members": members}
                 continue
             try:
-                clip = decode_clip(key, members, arrays)
+                clip = decode_clip(key, members, arrays, where=f"{name}:")
             except _CLIP_ERRORS as e:
                 log.warning("skipping corrupt clip %s in %s: %s", key, name, str(e).splitlines()[0] if str(e) else type(e).__name__)
                 continue

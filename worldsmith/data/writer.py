@@ -78,8 +78,8 @@ class ClipWriter:
     def _load_finished_rows(self) -> list[dict]:
         """Rows of the manifest whose shards exist, plus rows recovered from finished shards
         that a killed run renamed into place but did not yet add to the manifest."""
-        for name in os.listdir(self.shard_dir):  # temp tars of a killed run
-            if name.startswith(".shard-") and name.endswith(".tmp.tar"):
+        for name in os.listdir(self.shard_dir):  # temp files of a killed run
+            if name.startswith((".shard-", ".check-")) and name.endswith((".tmp.tar", ".mp4")):
                 os.remove(os.path.join(self.shard_dir, name))
         rows: list[dict] = []
         mpath = os.path.join(self.root, MANIFEST)
@@ -185,7 +185,7 @@ class ClipWriter:
             raise WorldsmithError(f"clip {key}: fps={fps!r} is not a number") from None
         if not np.isfinite(fps) or fps <= 0:
             raise WorldsmithError(f"clip {key}: fps={fps} must be > 0")
-        from ..io import decode_video, encode_video
+        from ..io import encode_video
 
         if video is not None:
             video = np.asarray(video)
@@ -198,8 +198,7 @@ class ClipWriter:
             if not isinstance(mp4_bytes, (bytes, bytearray, memoryview)) or len(mp4_bytes) == 0:
                 raise WorldsmithError(f"clip {key}: mp4_bytes is empty or not bytes")
             mp4 = bytes(mp4_bytes)
-            frames = decode_video(mp4)  # raises VideoError (a WorldsmithError) if corrupt
-            t, h, w = frames.shape[:3]
+            t, h, w = self._check_mp4(key, mp4)
         members = {"mp4": mp4}
         shapes = {}
         for name, arr in (arrays or {}).items():
@@ -218,6 +217,28 @@ class ClipWriter:
                   "meta": json.loads(row["meta_json"]), "array_info": shapes}
         members["json"] = clip_json(record)
         return members, row
+
+    def _check_mp4(self, key: str, mp4: bytes) -> tuple[int, int, int]:
+        """Decode an encoded clip once, streaming (bounded memory), -> (frames, height, width).
+
+        Raises VideoError (a WorldsmithError) naming the clip if it is corrupt or empty.
+        """
+        from ..io import VideoError, iter_frames
+
+        fd, tmp = tempfile.mkstemp(prefix=".check-", suffix=".mp4", dir=self.shard_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(mp4)
+            t, shape = 0, None
+            for _, _, frame in iter_frames(tmp):
+                t, shape = t + 1, frame.shape
+        except VideoError as e:
+            raise VideoError(f"clip {key} (mp4_bytes): {str(e).replace(tmp, 'mp4')}") from None
+        finally:
+            os.remove(tmp)
+        if t == 0:
+            raise VideoError(f"clip {key} (mp4_bytes): no frames decoded")
+        return t, shape[0], shape[1]
 
     def _write_clip(self, key: str, members: dict[str, bytes], row: dict) -> None:
         if self._tar is None:
