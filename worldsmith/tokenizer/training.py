@@ -1,0 +1,224 @@
+"""Training a tokenizer on a clip dataset: the run config and the trainer Task.
+
+Batches are joint: every `image_every`-th step trains on single frames (T = 1, the image
+path of the causal tokenizer), the other steps on `num_frames` windows. Held-out PSNR is
+measured on the dataset's validation clips at every evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+
+from ..train.config import OptimConfig, TrainConfig
+from ..train.task import Task
+from ..utils import config as cfgutil
+from ..utils.errors import WorldsmithError
+from .config import TokenizerConfig, preset
+from .losses import LossConfig, PatchDiscriminator, ReconstructionLoss, hinge_d_loss
+from .model import CausalVideoTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataConfig:
+    """Where the clips come from and how they are cut."""
+
+    root: str = ""
+    """Clip dataset directory (dataset.json + manifest.parquet + shards/)."""
+    num_frames: int = 17
+    """Frames per training window: 1 + k * temporal_compression."""
+    size: int = 64
+    """Square training resolution (resize to cover, then centre-crop)."""
+    image_every: int = 4
+    """Every n-th step is an image batch (T = 1); 0 = videos only."""
+    val_split: str = "val"
+    val_clips: int = 16
+    """Held-out clips used for the PSNR logged during training."""
+    shuffle_buffer: int = 64
+
+
+@dataclass
+class TokenizerTrainConfig:
+    """A complete tokenizer training run."""
+
+    preset: str = "cv4x8x8-tiny"
+    model: TokenizerConfig = field(default_factory=TokenizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=2000, batch_size=8, optim=OptimConfig(lr=1e-3, warmup_steps=50), ema_decay=0.995))
+
+
+def resolve_config(preset_name: str, config_file: str | None = None, overrides: list[str] | None = None,
+                   **fields) -> TokenizerTrainConfig:
+    """Preset -> file -> --set overrides -> explicit fields (e.g. data root, steps)."""
+    base = TokenizerTrainConfig(preset=preset_name, model=preset(preset_name))
+    cfg = cfgutil.resolve(base, config_file, overrides)
+    for dotted, value in fields.items():
+        if value is not None:
+            cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))
+    cfg.model.validate()
+    st = cfg.model.temporal_compression
+    if (cfg.data.num_frames - 1) % st:
+        raise WorldsmithError(f"data.num_frames={cfg.data.num_frames}: expected 1 + k*{st}")
+    if cfg.data.size % cfg.model.spatial_compression:
+        raise WorldsmithError(f"data.size={cfg.data.size}: must be a multiple of {cfg.model.spatial_compression}")
+    return cfg
+
+
+class _Batches:
+    """Endless deterministic batches of videos [B, C, T, H, W] from a ClipDataset."""
+
+    def __init__(self, dataset, batch_size: int):
+        self.it, self.batch_size = iter(dataset), batch_size
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        items = [next(self.it)["video"] for _ in range(self.batch_size)]
+        return torch.stack(items)  # [B, C, T, H, W]
+
+
+class TokenizerTask(Task):
+    """Reconstruction training of a causal tokenizer (optionally with a GAN term)."""
+
+    def __init__(self, cfg: TokenizerTrainConfig, perceptual=None):
+        self.cfg = cfg
+        self.criterion = ReconstructionLoss(cfg.loss, perceptual)
+        self.disc = self.disc_opt = None
+        if cfg.loss.adversarial > 0:
+            self.disc = PatchDiscriminator(cfg.model.in_channels)
+            self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=cfg.loss.disc_lr, betas=(0.5, 0.9))
+        self._val: torch.Tensor | None = None
+
+    def config_dict(self) -> dict:
+        d = cfgutil.to_dict(self.cfg)
+        d.pop("train")
+        return d
+
+    def build_model(self) -> nn.Module:
+        return CausalVideoTokenizer(self.cfg.model)
+
+    def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None):
+        from ..data import ClipDataset
+
+        d = self.cfg.data
+        if not d.root:
+            raise WorldsmithError("--data: a clip dataset directory is required")
+        return ClipDataset(d.root, split=split, num_frames=d.num_frames, size=d.size, shuffle=shuffle,
+                           shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=(), loop=loop,
+                           rank=rank, world_size=world)
+
+    def train_batches(self, seed: int, rank: int = 0, world_size: int = 1) -> Iterator[torch.Tensor]:
+        ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size)
+        return _Batches(ds, self.cfg.train.batch_size)
+
+    def _as_images(self, x_BCTHW: torch.Tensor, step: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(step)
+        t = torch.randint(0, x_BCTHW.shape[2], (x_BCTHW.shape[0],), generator=g)
+        return x_BCTHW[torch.arange(x_BCTHW.shape[0]), :, t].unsqueeze(2)  # [B, C, 1, H, W]
+
+    def loss(self, model, batch, step):
+        x = batch
+        n = self.cfg.data.image_every
+        if n and step % n == n - 1:
+            x = self._as_images(x, step)
+        recon, _ = model(x)
+        loss, logs = self.criterion(recon, x)
+        if self.disc is not None and step >= self.cfg.loss.adversarial_start:
+            loss, logs = self._adversarial(loss, logs, recon, x)
+        return loss, logs
+
+    def _adversarial(self, loss, logs, recon, x):
+        self.disc.to(x.device)
+        self.disc_opt.zero_grad(set_to_none=True)
+        d_loss = hinge_d_loss(self.disc(x), self.disc(recon.detach()))
+        d_loss.backward()
+        self.disc_opt.step()
+        g_loss = -self.disc(recon).mean()
+        logs.update(d_loss=float(d_loss.detach()), g_loss=float(g_loss.detach()))
+        return loss + self.cfg.loss.adversarial * g_loss, logs
+
+    def state_dict(self) -> dict:
+        if self.disc is None:
+            return {}
+        return {"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.disc is not None and state:
+            self.disc.load_state_dict(state["disc"])
+            self.disc_opt.load_state_dict(state["disc_opt"])
+
+    # ------------------------------------------------------------------ evaluation
+    def _val_videos(self) -> torch.Tensor | None:
+        if self._val is None:
+            try:
+                ds = self._dataset(self.cfg.data.val_split, 0, shuffle=False, loop=False, rank=0, world=1)
+            except WorldsmithError as e:
+                log.warning("no held-out evaluation: %s", e)
+                self._val = torch.empty(0)
+                return None
+            vids = []
+            for item in ds:
+                vids.append(item["video"])
+                if len(vids) >= self.cfg.data.val_clips:
+                    break
+            self._val = torch.stack(vids) if vids else torch.empty(0)
+        return self._val if self._val.numel() else None
+
+    def evaluate(self, model, step):
+        """PSNR / SSIM of reconstructions of the held-out clips (uint8 scale)."""
+        from ..eval.metrics import psnr, ssim
+
+        vids = self._val_videos()
+        if vids is None:
+            return {}
+        dev = next(model.parameters()).device
+        p, s = [], []
+        for i in range(0, len(vids), 4):
+            x = vids[i:i + 4].to(dev)
+            recon = model.decode_latent(_maybe_quantise(model, model.encode_latent(x))).clamp(-1, 1)
+            a, b = _to_uint8(recon), _to_uint8(x)
+            p += [psnr(a[j], b[j]) for j in range(len(a))]
+            s += [ssim(a[j].transpose(0, 1), b[j].transpose(0, 1), layout="chw") for j in range(len(a))]
+        return {"val_psnr": sum(p) / len(p), "val_ssim": sum(s) / len(s)}
+
+    def log_samples(self, model, batch, writer, step):
+        if writer is None:
+            return
+        with torch.no_grad():
+            x = batch[:2]
+            recon = model.decode_latent(_maybe_quantise(model, model.encode_latent(x))).clamp(-1, 1)
+        # [B, C, T, H, W] -> TensorBoard video [N, T, C, H, W] in [0, 1]; truth above, recon below
+        both = torch.cat([x, recon], dim=3).permute(0, 2, 1, 3, 4).add(1).div(2).float().cpu()
+        writer.add_video("samples/truth_over_recon", both, step, fps=8)
+
+    def finalize(self, model) -> None:
+        """Set the CV latent statistics (per-channel mean/std) from training batches."""
+        if model.cfg.kind != "cv":
+            return
+        it = self.train_batches(seed=12345)
+        dev = next(model.parameters()).device
+        zs = []
+        with torch.no_grad():
+            for _ in range(max(1, 32 // self.cfg.train.batch_size)):
+                zs.append(model.encode_latent(next(it).to(dev)).transpose(0, 1).flatten(1))  # [C, N]
+        z = torch.cat(zs, dim=1)
+        model.latent_mean.copy_(z.mean(1))
+        model.latent_std.copy_(z.std(1).clamp_min(1e-4))
+
+
+def _maybe_quantise(model, z):
+    return model.fsq(z)[0] if model.fsq is not None else z
+
+
+def _to_uint8(x_BCTHW: torch.Tensor) -> torch.Tensor:
+    return ((x_BCTHW.float().clamp(-1, 1) + 1) * 127.5).round().cpu()
+

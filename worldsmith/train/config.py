@@ -1,0 +1,62 @@
+"""The trainer's config: optimisation, schedule, logging and checkpointing (model-agnostic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..utils.errors import WorldsmithError
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with linear warm-up then cosine decay to `min_lr_ratio * lr`."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+    """Clip the global gradient norm to this (0 = off)."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train: steps, batching, precision, EMA, logging and checkpoint intervals."""
+
+    steps: int = 1000
+    batch_size: int = 8
+    grad_accum: int = 1
+    """Micro-batches per optimiser step (effective batch = batch_size * grad_accum)."""
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    """bf16 autocast on GPU (always fp32 on CPU)."""
+    ema_decay: float = 0.999
+    """EMA of the weights (0 = off); exported models use the EMA weights when on."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 10
+    eval_every: int = 200
+    """Steps between evaluations (task.evaluate); 0 = only at the end."""
+    sample_every: int = 500
+    """Steps between sample logs to TensorBoard (task.log_samples); 0 = off."""
+    ckpt_every: int = 500
+    """Steps between checkpoints (the last step always checkpoints)."""
+    keep_checkpoints: int = 2
+    max_minutes: float = 0.0
+    """Stop (and checkpoint) after this much wall time; 0 = no limit."""
+    tensorboard: bool = True
+
+    def validate(self) -> "TrainConfig":
+        """Raise WorldsmithError naming the first bad field."""
+        for name in ("steps", "batch_size", "grad_accum", "log_every"):
+            if getattr(self, name) < 1:
+                raise WorldsmithError(f"train.{name}={getattr(self, name)}: must be >= 1")
+        for name in ("eval_every", "sample_every", "ckpt_every", "max_minutes"):
+            if getattr(self, name) < 0:
+                raise WorldsmithError(f"train.{name}={getattr(self, name)}: must be >= 0")
+        if not 0 <= self.ema_decay < 1:
+            raise WorldsmithError(f"train.ema_decay={self.ema_decay}: expected 0 <= decay < 1")
+        if self.optim.lr <= 0:
+            raise WorldsmithError(f"train.optim.lr={self.optim.lr}: must be > 0")
+        return self
