@@ -102,6 +102,23 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s.split()) >= 3]
 
 
+COLOURS = {"red", "green", "blue", "yellow", "orange", "purple", "pink", "brown", "black", "white", "grey", "gray",
+           "cyan", "magenta", "violet", "golden", "silver", "beige", "teal"}
+FEMALE = {"woman", "women", "she", "her", "hers", "girl", "girls", "lady", "female"}
+MALE = {"man", "men", "he", "his", "him", "boy", "boys", "gentleman", "male"}
+
+
+def _conflicts(sentence: str, prompt_words: set[str]) -> bool:
+    """True when a neighbour sentence would contradict the prompt (other colours, other gender)."""
+    words = set(re.findall(r"[a-z]+", sentence.lower()))
+    p_col = prompt_words & COLOURS
+    if p_col and (words & COLOURS) - p_col:
+        return True
+    if prompt_words & MALE and words & FEMALE and not prompt_words & FEMALE:
+        return True
+    return bool(prompt_words & FEMALE and words & MALE and not prompt_words & MALE)
+
+
 def _as_sentence(prompt: str) -> str:
     p = prompt.strip().rstrip(".!?")
     return p[:1].upper() + p[1:] + "."
@@ -159,7 +176,8 @@ class PromptUpsampler:
     def _compose(self, prompt: str, nbrs: list[dict]) -> str:
         """The prompt, then the neighbours' sentences most similar to it, without near-duplicates."""
         chosen = [_as_sentence(prompt)]
-        cands = list(dict.fromkeys(s for n in nbrs for s in _sentences(n["caption"])))
+        pw = set(re.findall(r"[a-z]+", prompt.lower()))
+        cands = list(dict.fromkeys(s for n in nbrs for s in _sentences(n["caption"]) if not _conflicts(s, pw)))
         if not cands:
             return chosen[0]
         emb = self.encoder.embed(chosen + cands).float().cpu()  # [1 + S, D]
