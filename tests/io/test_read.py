@@ -98,13 +98,15 @@ def test_fades_mpeg4_luma_extrema(videos):
     assert int(np.argmax(luma[167:])) + 167 in (208, 209)
 
 
-@pytest.mark.parametrize("codec", ["libx265", "mpeg4", "libx264"])
-def test_generated_codecs_seek_exactly(tmp_path, synth, codec):
-    """HEVC / MPEG-4 part 2 / H.264 with several keyframes and B-frames: every frame found by index and time."""
+@pytest.mark.parametrize("codec,ext", [("libx265", "mp4"), ("mpeg4", "mp4"), ("libx264", "mp4"), ("libx264", "mkv"),
+                                       ("libx264", "ts"), ("mpeg4", "avi"), ("libvpx-vp9", "webm")])
+def test_generated_codecs_seek_exactly(tmp_path, synth, codec, ext):
+    """HEVC / MPEG-4 part 2 / H.264 / VP9 with keyframes every 10 frames and B-frames, in
+    MP4, MKV, MPEG-TS, AVI and WebM: every frame is found by index and by time."""
     frames = synth.frames(40)
-    path = synth.encode(str(tmp_path / f"clip_{codec}.mp4"), frames, codec, gop=10, bframes=2)
+    path = synth.encode(str(tmp_path / f"clip_{codec}.{ext}"), frames, codec, gop=10, bframes=2)
     info = probe_video(path)
-    assert info.codec == {"libx265": "hevc", "mpeg4": "mpeg4", "libx264": "h264"}[codec]
+    assert info.codec == {"libx265": "hevc", "mpeg4": "mpeg4", "libx264": "h264", "libvpx-vp9": "vp9"}[codec]
     assert info.num_frames == 40 and info.fps == 25
     seq = read_video(path)
     assert [synth.read(f) for f in seq.frames] == list(range(40))

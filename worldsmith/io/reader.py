@@ -85,10 +85,7 @@ def _decode_from(container, stream, path: str, table: FrameTable,
     """
     tb = table.time_base
     if target_pts <= table.start_pts or len(table.pts) == 0:
-        with decode_errors(path, "seeking"):  # rewind: this container may be mid-stream
-            container.seek(table.start_pts, stream=stream, backward=True, any_frame=False)
-        stream.codec_context.flush_buffers()
-        yield from _decode_all(container, stream, path)
+        yield from _decode_fresh(path)
         return
     backoff = 0
     for _ in range(6):
@@ -108,19 +105,28 @@ def _decode_from(container, stream, path: str, table: FrameTable,
     else:
         first = None
     if first is None:  # could not land before the target: decode from the very start
-        with decode_errors(path, "seeking"):
-            container.seek(table.start_pts, stream=stream, backward=True, any_frame=False)
-        stream.codec_context.flush_buffers()
-        frames = _packets_then_frames(container, stream, path)
-        first = next(frames, None)
-        if first is None:
-            raise VideoError(f"{path}: no frames could be decoded after seeking")
+        yield from _decode_fresh(path)
+        return
     seconds = float(tb)
     for frame in _chain(first, frames):
         i = int(np.searchsorted(table.pts, frame.pts)) if frame.pts is not None else -1
         if i < 0 or i >= len(table.pts) or table.pts[i] != frame.pts:
             continue  # a frame the packet table does not know (leading picture after seek)
         yield i, (frame.pts - table.start_pts) * seconds, frame
+
+
+def _decode_fresh(path: str) -> Iterator[tuple[int, float, object]]:
+    """Decode `path` from its first frame in a newly opened container.
+
+    Rewinding by seeking is not reliable everywhere (MPEG-TS seeks by byte position and
+    can land past the first keyframe), re-opening is.
+    """
+    container, stream = open_video(path)
+    stream.thread_type = "AUTO"
+    try:
+        yield from _decode_all(container, stream, path)
+    finally:
+        container.close()
 
 
 def _chain(first, rest):

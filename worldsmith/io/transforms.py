@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..utils.errors import WorldsmithError
+from .errors import VideoError
 
 Size = int | Sequence[int]
 
@@ -24,16 +24,16 @@ def target_size(height: int, width: int, size: Size, arg: str = "size") -> tuple
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         s = int(size)
         if s <= 0:
-            raise WorldsmithError(f"{arg}: must be positive, got {size}")
+            raise VideoError(f"{arg}: must be positive, got {size}")
         if height <= width:
             return s, max(2, int(round(width * s / height / 2)) * 2)
         return max(2, int(round(height * s / width / 2)) * 2), s
     try:
         h, w = (int(v) for v in size)
     except (TypeError, ValueError):
-        raise WorldsmithError(f"{arg}: expected an int (shorter side) or (height, width), got {size!r}") from None
+        raise VideoError(f"{arg}: expected an int (shorter side) or (height, width), got {size!r}") from None
     if h <= 0 or w <= 0:
-        raise WorldsmithError(f"{arg}: height and width must be positive, got {size!r}")
+        raise VideoError(f"{arg}: height and width must be positive, got {size!r}")
     return h, w
 
 
@@ -46,20 +46,20 @@ def parse_size(text: str, arg: str = "--size") -> Size:
             return target_size(1, 1, (h, w), arg)
         return target_size(1, 1, int(t), arg)[0]
     except ValueError:
-        raise WorldsmithError(f"{arg}: expected WIDTHxHEIGHT (e.g. 640x360) or one number, got {text!r}") from None
+        raise VideoError(f"{arg}: expected WIDTHxHEIGHT (e.g. 640x360) or one number, got {text!r}") from None
 
 
 def check_frames(frames, arg: str = "frames") -> np.ndarray:
-    """`frames` as a uint8 [T, H, W, 3] array, or a WorldsmithError naming `arg`."""
+    """`frames` as a uint8 [T, H, W, 3] array, or a VideoError naming `arg`."""
     a = np.asarray(frames)
     if a.dtype != np.uint8:
-        raise WorldsmithError(f"{arg}: expected uint8 pixels, got dtype {a.dtype}")
+        raise VideoError(f"{arg}: expected uint8 pixels, got dtype {a.dtype}")
     if a.ndim == 3:  # one frame [H, W, C]
         a = a[None]
     if a.ndim != 4 or a.shape[-1] not in (1, 3):
-        raise WorldsmithError(f"{arg}: expected shape [T, H, W, 3] (or C=1), got {list(a.shape)}")
+        raise VideoError(f"{arg}: expected shape [T, H, W, 3] (or C=1), got {list(a.shape)}")
     if a.shape[0] == 0 or a.shape[1] == 0 or a.shape[2] == 0:
-        raise WorldsmithError(f"{arg}: empty video, shape {list(a.shape)}")
+        raise VideoError(f"{arg}: empty video, shape {list(a.shape)}")
     if a.shape[-1] == 1:
         a = np.repeat(a, 3, axis=-1)  # grey -> RGB
     return a
@@ -90,11 +90,11 @@ def center_crop(frames, size: Size) -> np.ndarray:
     """Crop the centre `size` ((h, w), or int for a square) out of uint8 [T, H, W, C]."""
     a = np.asarray(frames)
     if a.ndim != 4:
-        raise WorldsmithError(f"frames: expected shape [T, H, W, C], got {list(a.shape)}")
+        raise VideoError(f"frames: expected shape [T, H, W, C], got {list(a.shape)}")
     h, w = (int(size), int(size)) if isinstance(size, (int, np.integer)) else target_size(1, 1, size)
     H, W = a.shape[1:3]
     if h > H or w > W or h <= 0 or w <= 0:
-        raise WorldsmithError(f"size: crop {h}x{w} (h x w) does not fit in frames of {H}x{W}")
+        raise VideoError(f"size: crop {h}x{w} (h x w) does not fit in frames of {H}x{W}")
     top, left = (H - h) // 2, (W - w) // 2
     return a[:, top:top + h, left:left + w].copy()
 
@@ -104,5 +104,5 @@ def crop_box(frame: np.ndarray, box: Sequence[int], arg: str = "crop") -> np.nda
     top, left, h, w = (int(v) for v in box)
     H, W = frame.shape[:2]
     if top < 0 or left < 0 or h <= 0 or w <= 0 or top + h > H or left + w > W:
-        raise WorldsmithError(f"{arg}: box (top={top}, left={left}, h={h}, w={w}) is outside the {H}x{W} frame")
+        raise VideoError(f"{arg}: box (top={top}, left={left}, h={h}, w={w}) is outside the {H}x{W} frame")
     return frame[top:top + h, left:left + w]
