@@ -108,6 +108,8 @@ def dump_array(arr: np.ndarray) -> bytes:
 
 def load_array(data: bytes) -> np.ndarray:
     """Inverse of `dump_array`; also accepts plain `.npy` bytes. Never unpickles."""
+    if not (data[:2] == b"PK" or data[:6] == b"\x93NUMPY"):
+        raise ValueError("not .npy or compressed .npz array bytes")
     obj = np.load(io.BytesIO(data), allow_pickle=False)
     if isinstance(obj, np.lib.npyio.NpzFile):
         with obj:

@@ -68,7 +68,10 @@ def decode_clip(key: str, members: dict[str, bytes], arrays: Sequence[str] | Non
             continue
         name = ext[: -len(".npy")]
         if arrays is None or name in arrays:
-            out_arrays[name] = load_array(data)
+            try:
+                out_arrays[name] = load_array(data)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+                raise ValueError(f"{where}{key}.{ext}: cannot load array ({e})") from None
     return {"key": key, "frames": frames, "fps": float(rec.get("fps") or 0.0),
             "caption": rec.get("caption", ""), "source": rec.get("source", ""),
             "split": rec.get("split"), "meta": rec.get("meta") or {}, "arrays": out_arrays}
