@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "worldsmith.tokenizer.cli",
     "worldsmith.guardrails.cli",
     "worldsmith.text.cli",
+    "worldsmith.eval.cli",
 ]
 
 
