@@ -152,3 +152,19 @@ def test_writer_rejects_bad_arguments(tmp_path):
     w.close()
     with pytest.raises(WorldsmithError, match="closed"):
         w.add("x", video=clip_frames(0), fps=8)
+
+
+def test_one_writer_per_directory(tmp_path):
+    root = tmp_path / "ds"
+    write_dataset(root, n=1)
+    assert not (root / ".writer.lock").exists()  # released by close()
+    (root / ".writer.lock").write_text(f"{os.getppid()}\n")  # a live process holds it
+    with pytest.raises(WorldsmithError, match="another ClipWriter"):
+        ClipWriter(root)
+    (root / ".writer.lock").write_text("999999999\n")  # a dead one (killed run): taken over
+    with ClipWriter(root) as w:
+        assert w.has("clip-000")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(WorldsmithError, match="not a clip dataset"):
+        ClipWriter(tmp_path / "other")

@@ -22,8 +22,7 @@ import numpy as np
 
 from ..utils.errors import WorldsmithError
 from .format import MANIFEST, SHARD_DIR, SPLITS, iter_shard_samples, load_array
-from .manifest import (check_dataset_dir, compute_stats, load_manifest_rows, read_dataset_json,
-                       read_failures)
+from .manifest import check_dataset_dir, compute_stats, load_manifest_rows, read_dataset_json
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +134,7 @@ def dataset_info(root: str | os.PathLike) -> dict:
         "counts": summary["counts"],
         "stats": summary["stats"],
         "missing_shards": missing,
-        "num_failures": len(read_failures(root)) if os.path.isfile(os.path.join(root, "failures.jsonl"))
-        else meta.get("num_failures", 0),
+        "num_failures": meta.get("num_failures", 0),
         "captions_sample": captions[:5],
         "info": meta.get("info") or {},
     }

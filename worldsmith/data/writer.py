@@ -9,6 +9,7 @@ finished clip (`has(key)`) and redoes just the lost ones.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -50,7 +51,12 @@ class ClipWriter:
         self.lossless = bool(lossless)
         self.quality = int(quality)
         self.shard_dir = os.path.join(self.root, SHARD_DIR)
+        if os.path.isdir(self.root) and os.listdir(self.root) and not any(
+                os.path.exists(os.path.join(self.root, n)) for n in (DATASET_JSON, MANIFEST, SHARD_DIR)):
+            raise WorldsmithError(f"clip dataset output {self.root}: directory exists, is not empty "
+                                  "and is not a clip dataset; choose a new or empty directory")
         os.makedirs(self.shard_dir, exist_ok=True)
+        self._lock = _take_lock(self.root)
 
         existing = read_dataset_json(self.root)
         old_fr = existing.get("split_fractions")
@@ -156,6 +162,8 @@ class ClipWriter:
         atomic_write_text(os.path.join(self.root, FAILURES), lines)
         os.chmod(os.path.join(self.root, FAILURES), 0o644)
         self._closed = True
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._lock)
 
     def __enter__(self) -> "ClipWriter":
         return self
@@ -302,3 +310,43 @@ def _row_from_record(rec: dict, shard: str) -> dict:
     row["meta_json"] = json.dumps(rec.get("meta") or {}, sort_keys=True)
     row["arrays"] = sorted(rec.get("array_info") or rec.get("arrays") or [])
     return row
+
+
+LOCK = ".writer.lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _take_lock(root: str) -> str:
+    """Claim `root` for this process (DIR/.writer.lock holds the pid), so that two jobs never
+    write one dataset at once. A lock left by a dead process (a killed run) is taken over."""
+    path = os.path.join(root, LOCK)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    pid = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise WorldsmithError(f"clip dataset {root}: another ClipWriter (pid {pid}) is writing "
+                                      f"to it; wait for it or remove {path} if that process is gone") from None
+            if pid == os.getpid():
+                log.warning("%s: taking over from a ClipWriter of this process that was not closed", root)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        return path
+    raise WorldsmithError(f"clip dataset {root}: cannot take the writer lock {path}")
