@@ -73,3 +73,14 @@ def test_console_script_help():
     exe = os.path.join(os.path.dirname(sys.executable), "worldsmith")
     r = subprocess.run([exe, "video", "convert", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--lossless" in r.stdout and "--quality" in r.stdout
+
+
+def test_convert_keeps_variable_frame_rate(videos, tmp_path, capsys):
+    src = os.path.join(videos, "pyscenedetect/goldeneye-vfr-drop3.mp4")
+    out = tmp_path / "vfr.mp4"
+    assert main(["video", "convert", src, str(out), "--size", "64", "--quality", "30"]) == 0
+    capsys.readouterr()
+    a = read_video(src, end_s=2.0, size=(64, 150))
+    b = read_video(out, end_s=2.0)
+    assert probe_video(out).is_vfr and probe_video(out).num_frames == 160
+    assert np.array_equal(a.timestamps, b.timestamps) and b.frames.shape[1:3] == (64, 150)

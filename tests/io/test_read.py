@@ -171,3 +171,23 @@ def test_size_and_crop_options(videos):
     assert c.frames.shape == (1, 80, 80, 3)
     box = read_video(path, frame_indices=[12], crop=(100, 200, 30, 40))
     assert np.array_equal(box.frames[0], full.frames[0, 100:130, 200:240])
+
+
+def test_autorotate_follows_display_matrix(tmp_path, synth):
+    import av
+
+    frames = synth.frames(4, 32, 64)
+    for angle in (90, 270, 180):
+        p = str(tmp_path / f"phone{angle}.mp4")
+        with av.open(p, "w") as c:
+            s = c.add_stream("libx264rgb", rate=10)
+            s.width, s.height, s.pix_fmt, s.options = 64, 32, "rgb24", {"qp": "0"}
+            s.set_display_rotation(angle)
+            for f in frames:
+                c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+            c.mux(s.encode(None))
+        assert np.array_equal(read_video(p).frames, frames)  # default: frames as coded
+        up = read_video(p, autorotate=True)
+        assert np.array_equal(up.frames, np.rot90(frames, angle // 90, axes=(1, 2)))  # counter-clockwise
+        # sizes refer to the upright frame
+        assert read_video(p, autorotate=True, frame_indices=[1], size=(20, 10)).frames.shape[1:3] == (20, 10)

@@ -102,3 +102,24 @@ def test_gif_preview(tmp_path, synth):
     assert v.frames.shape == frames.shape
     assert [synth.read(f) for f in v.frames] == list(range(8))
     assert np.abs(v.frames.astype(int) - frames).mean() < 6  # adaptive palette keeps colours close
+
+
+def test_variable_frame_rate_writing(tmp_path, synth):
+    from fractions import Fraction
+
+    frames = synth.frames(9)
+    ts = np.array([0, 1, 3, 4, 6, 7, 9, 10, 12]) * 1001 / 24000  # every third frame dropped
+    p = tmp_path / "vfr.mp4"
+    with VideoWriter(p, 16, time_base=Fraction(1, 24000)) as w:
+        w.write(frames[:4], timestamps=ts[:4])
+        w.write(frames[4:], timestamps=ts[4:])
+    v = read_video(p)
+    assert np.allclose(v.timestamps, ts, atol=1e-9) and probe_video(p).is_vfr
+    assert [synth.read(f) for f in v.frames] == list(range(9))
+    with pytest.raises(VideoError, match="timestamps: must increase"):
+        with VideoWriter(tmp_path / "bad.mp4", 16) as w:
+            w.write(frames[:2], timestamps=[0.5, 0.5])
+    with pytest.raises(VideoError, match="one per frame"):
+        with VideoWriter(tmp_path / "bad.mp4", 16) as w:
+            w.write(frames[:2], timestamps=[0.5])
+    assert not (tmp_path / "bad.mp4").exists()

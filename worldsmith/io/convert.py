@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 from ..utils.progress import progress
 from .errors import VideoError
-from .probe import probe_video
+from .probe import frame_table, probe_video
 from .reader import iter_frames
 from .transforms import Size
 from .writer import VideoWriter, write_gif
 
-log = logging.getLogger(__name__)
 
 _MAX_GIF_FRAMES = 2000  # a GIF is a preview; longer ones should be sampled with fps
 
@@ -23,9 +21,9 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, fps: float 
                   preset: str = "medium") -> dict:
     """Re-encode `src` into `dst` (.mp4: H.264; .gif: preview), atomically.
 
-    `fps` resamples (nearest frame per tick, never duplicating); `size` is (h, w) or an int
-    for the shorter side. Without `fps` the output runs at the source's average rate, so a
-    variable-frame-rate source comes out constant-rate with the same frames.
+    `fps` resamples to a constant rate (nearest frame per tick, never duplicating); without
+    it every frame keeps its timestamp, so a variable-frame-rate source stays VFR (MP4).
+    `size` is (h, w) or an int for the shorter side.
     Returns a summary dict (frames written, fps, size, output path).
     """
     src, dst = os.fspath(src), os.fspath(dst)
@@ -38,8 +36,6 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, fps: float 
     out_fps = float(fps) if fps else info.fps
     if not out_fps or out_fps <= 0:
         raise VideoError(f"{src}: frame rate unknown, pass --fps")
-    if info.is_vfr and not fps:
-        log.info("%s is variable-frame-rate; writing constant %.3f fps (pass --fps to choose)", src, out_fps)
     span = (end_s if end_s is not None else info.duration) - (start_s or 0.0)
     total = max(1, int(round(span * out_fps))) if fps else info.num_frames or None
     frames = iter_frames(src, start_s=start_s, end_s=end_s, fps=fps, size=size)
@@ -61,9 +57,13 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, fps: float 
             write_gif(dst, np.stack(kept), out_fps)
             n, shape = len(kept), kept[0].shape
         else:
-            with VideoWriter(dst, out_fps, quality=quality, lossless=lossless, preset=preset) as w:
-                for _, _, f in frames:
-                    w.write(f)
+            # without resampling, keep the source's time base and timestamps (exact VFR copy)
+            tb = None if fps else frame_table(src).time_base
+            t0 = None
+            with VideoWriter(dst, out_fps, quality=quality, lossless=lossless, preset=preset, time_base=tb) as w:
+                for _, t, f in frames:
+                    t0 = t if t0 is None else t0
+                    w.write(f, timestamps=None if fps else [t - t0])
                     n, shape = n + 1, f.shape
                     bar.update(1)
     finally:

@@ -168,7 +168,7 @@ def _rotation(path: str, stream) -> int | None:
     tag = stream.metadata.get("rotate")
     if tag is not None:
         try:
-            return (int(float(tag)) % 360) or None
+            return (-int(float(tag)) % 360) or None  # the legacy tag counts clockwise
         except ValueError:
             return None
     if os.path.splitext(path)[1].lower() not in (".mp4", ".mov", ".m4v", ".3gp"):

@@ -145,13 +145,20 @@ def _rgb(frame, width: int | None = None, height: int | None = None) -> np.ndarr
     return frame.to_ndarray(format="rgb24", **kw)
 
 
-def _to_rgb(frame, size: Size | None, crop) -> np.ndarray:
-    """av.VideoFrame -> uint8 [H, W, 3], with optional box crop, resize and centre crop."""
+def _to_rgb(frame, size: Size | None, crop, autorotate: bool = False) -> np.ndarray:
+    """av.VideoFrame -> uint8 [H, W, 3]: optional display rotation, box crop, resize, centre crop."""
     box = crop is not None and not isinstance(crop, (int, np.integer)) and len(crop) == 4
-    if box:
-        arr = crop_box(_rgb(frame), crop)
+    turns = int(round(frame.rotation / 90)) % 4 if autorotate else 0  # counter-clockwise quarter turns
+    if box or turns:
+        arr = _rgb(frame)
+        if turns:
+            arr = np.ascontiguousarray(np.rot90(arr, turns))  # [H, W, 3] -> [W, H, 3] for odd turns
+        if box:
+            arr = crop_box(arr, crop)
         if size is not None:
             arr = resize_frame(arr, *target_size(arr.shape[0], arr.shape[1], size))
+        if crop is not None and not box:
+            arr = center_crop(arr[None], crop)[0]
         return arr
     if size is not None:
         h, w = target_size(frame.height, frame.width, size)
@@ -227,14 +234,17 @@ def _check_times(start_s, end_s, fps, max_frames) -> None:
 
 def iter_frames(path: str | os.PathLike, *, start_s: float | None = None, end_s: float | None = None,
                 fps: float | None = None, size: Size | None = None, crop=None,
-                max_frames: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
+                max_frames: int | None = None,
+                autorotate: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield `(index, timestamp_s, frame uint8 [H, W, 3])` one at a time (bounded memory).
 
     `start_s`/`end_s` select `start_s <= t < end_s` (seconds since the first frame; the
     reader seeks, it does not decode from 0). `fps` keeps the frame nearest to each tick
     of a `fps` grid starting at `start_s` (never duplicates frames). `size` is (h, w) or
     an int for the shorter side; `crop` is (h, w) for a centre crop after resizing or
-    (top, left, h, w) for a box in source pixels before resizing.
+    (top, left, h, w) for a box in source pixels before resizing. `autorotate` turns
+    frames upright as a player would (phone videos carry a display rotation; see
+    `VideoInfo.rotation`); it is applied first, so sizes refer to the upright frame.
     """
     _check_times(start_s, end_s, fps, max_frames)
     _check_crop(crop)
@@ -248,7 +258,7 @@ def iter_frames(path: str | os.PathLike, *, start_s: float | None = None, end_s:
         for n, (i, ts, frame) in enumerate(items):
             if max_frames is not None and n >= max_frames:
                 break
-            yield i, float(ts), _to_rgb(frame, size, crop)
+            yield i, float(ts), _to_rgb(frame, size, crop, autorotate)
     finally:
         container.close()
 
@@ -263,7 +273,8 @@ def _stack(path: str, items: list[tuple[int, float, np.ndarray]], fps: float) ->
                  indices=np.array([i for i, _, _ in items], dtype=np.int64), fps=float(fps))
 
 
-def _read_indices(path: str, frame_indices, size, crop) -> list[tuple[int, float, np.ndarray]]:
+def _read_indices(path: str, frame_indices, size, crop,
+                  autorotate: bool) -> list[tuple[int, float, np.ndarray]]:
     """Decode exactly the frames at `frame_indices` (any order, repeats allowed)."""
     table = frame_table(path)
     n = len(table.pts)
@@ -271,7 +282,7 @@ def _read_indices(path: str, frame_indices, size, crop) -> list[tuple[int, float
     if len(want) == 0:
         raise VideoError("frame_indices: empty")
     if n == 0:  # no timestamps in this container: decode everything and pick
-        every = [(i, t, f) for i, t, f in iter_frames(path, size=size, crop=crop)]
+        every = list(iter_frames(path, size=size, crop=crop, autorotate=autorotate))
         n = len(every)
         want = np.where(want < 0, want + n, want)
         bad = want[(want < 0) | (want >= n)]
@@ -297,7 +308,7 @@ def _read_indices(path: str, frame_indices, size, crop) -> list[tuple[int, float
             for i, ts, frame in items:
                 pos = i
                 if i == target:
-                    got[int(target)] = (i, float(ts), _to_rgb(frame, size, crop))
+                    got[int(target)] = (i, float(ts), _to_rgb(frame, size, crop, autorotate))
                     break
                 if i > target:
                     break
@@ -310,7 +321,8 @@ def _read_indices(path: str, frame_indices, size, crop) -> list[tuple[int, float
 
 def read_video(path: str | os.PathLike, *, start_s: float | None = None, end_s: float | None = None,
                frame_indices: Sequence[int] | np.ndarray | None = None, fps: float | None = None,
-               size: Size | None = None, crop=None, max_frames: int | None = None) -> Video:
+               size: Size | None = None, crop=None, max_frames: int | None = None,
+               autorotate: bool = False) -> Video:
     """Decode `path` (H.264, HEVC, MPEG-4, VP9, AV1, ... CFR or VFR) into a `Video`.
 
     Select frames by time (`start_s`, `end_s`, `fps`, `max_frames`; see `iter_frames`) or by
@@ -322,12 +334,12 @@ def read_video(path: str | os.PathLike, *, start_s: float | None = None, end_s: 
         if start_s is not None or end_s is not None or fps is not None:
             raise VideoError("frame_indices: cannot be combined with start_s, end_s or fps")
         _check_crop(crop)
-        items = _read_indices(p, frame_indices, size, crop)
+        items = _read_indices(p, frame_indices, size, crop, autorotate)
         if max_frames is not None:
             items = items[:max_frames]
         return _stack(p, items, _average_fps(p))
     items = list(iter_frames(p, start_s=start_s, end_s=end_s, fps=fps, size=size, crop=crop,
-                             max_frames=max_frames))
+                             max_frames=max_frames, autorotate=autorotate))
     return _stack(p, items, fps if fps is not None else _average_fps(p))
 
 
@@ -408,10 +420,12 @@ def _is_still_image(path: str) -> bool:
 def read_visual(path: str | os.PathLike, **kwargs) -> Video:
     """Read an image (as a one-frame Video) or a video, deciding by the file's content.
 
-    Keyword arguments are those of `read_video`; images accept `size` and `crop`.
+    Keyword arguments are those of `read_video`; images accept `size` and `crop` (and are
+    always turned upright by their EXIF orientation).
     """
     p = check_input(path, what="image or video")
     if _is_still_image(p):
+        kwargs.pop("autorotate", None)  # images always follow their EXIF orientation
         extra = set(kwargs) - {"size", "crop"}
         if extra:
             raise VideoError(f"{p}: is an image, so {', '.join(sorted(extra))} do not apply")

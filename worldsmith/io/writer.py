@@ -49,10 +49,13 @@ class VideoWriter:
     """
 
     def __init__(self, path_or_file, fps: float, *, quality: int = 18, lossless: bool = False,
-                 preset: str = "medium", name: str | None = None):
+                 preset: str = "medium", time_base: Fraction | None = None, name: str | None = None):
         if not lossless and not (0 <= int(quality) <= 51):
             raise VideoError(f"quality: expected a CRF value 0..51 (lower is better), got {quality}")
         self.rate = _rate(fps)
+        # PTS unit; a fine one (e.g. the source's) lets `write(..., timestamps=)` keep VFR timing
+        self.time_base = Fraction(time_base) if time_base else 1 / self.rate
+        self._last_pts = None
         self.quality, self.lossless, self.preset = int(quality), bool(lossless), preset
         self.target = path_or_file
         self.name = name or (os.fspath(path_or_file) if isinstance(path_or_file, (str, os.PathLike)) else "<memory>")
@@ -107,7 +110,8 @@ class VideoWriter:
                              "(resize to even, or use lossless=True)")
         s = self._container.add_stream(codec, rate=self.rate)
         s.width, s.height = width, height
-        s.time_base = 1 / self.rate
+        s.time_base = self.time_base
+        s.codec_context.time_base = self.time_base
         if self.lossless:
             s.pix_fmt = "rgb24"
             s.options = {"qp": "0", "preset": self.preset}
@@ -119,11 +123,19 @@ class VideoWriter:
         self._stream = s
 
     # -- writing
-    def write(self, frames) -> None:
-        """Append one frame [H, W, 3] or a batch [T, H, W, 3] of uint8 RGB."""
+    def write(self, frames, timestamps=None) -> None:
+        """Append one frame [H, W, 3] or a batch [T, H, W, 3] of uint8 RGB.
+
+        `timestamps` (seconds, one per frame, increasing) place frames in time for
+        variable-frame-rate output; without them frame k sits at k / fps.
+        """
         import av
 
         a = check_frames(frames)
+        if timestamps is not None:
+            timestamps = np.atleast_1d(np.asarray(timestamps, dtype=np.float64))
+            if timestamps.shape != (len(a),):
+                raise VideoError(f"timestamps: expected {len(a)} values (one per frame), got {timestamps.shape}")
         if self._container is None:
             raise VideoError(f"{self.name}: writer is not open (use it as a context manager)")
         if self._stream is None:
@@ -132,11 +144,17 @@ class VideoWriter:
             raise VideoError(f"{self.name}: frame size {a.shape[2]}x{a.shape[1]} differs from the "
                              f"first frame's {self._stream.width}x{self._stream.height}")
         try:
-            for f in a:
+            for k, f in enumerate(a):
+                t = timestamps[k] if timestamps is not None else self._count / self.rate
+                pts = int(round(t / self.time_base))
+                if self._last_pts is not None and pts <= self._last_pts:
+                    raise VideoError(f"timestamps: must increase by at least one time-base tick; "
+                                     f"frame {self._count} at {float(t):.6f} s is not after the previous frame")
                 vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
                 if not self.lossless:
                     vf = vf.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
-                vf.pts = self._count
+                vf.pts, vf.time_base = pts, self.time_base
+                self._last_pts = pts
                 self._count += 1
                 self._container.mux(self._stream.encode(vf))
         except av.error.FFmpegError as e:
