@@ -46,7 +46,9 @@ class Encoder(nn.Module):
     def __init__(self, cfg: TokenizerConfig):
         super().__init__()
         widths = _widths(cfg)
-        self.conv_in = CausalConv3d(cfg.in_channels * cfg.patch_size ** 3, widths[0])
+        # pointwise: the Haar bands already hold each 4x4x4 neighbourhood (a 3x3x3 conv here
+        # on 192 channels would cost more than the rest of the encoder on CPU)
+        self.conv_in = nn.Conv3d(cfg.in_channels * cfg.patch_size ** 3, widths[0], 1)
         blocks: list[nn.Module] = []
         cin = widths[0]
         for i, w in enumerate(widths):
@@ -83,13 +85,14 @@ class Decoder(nn.Module):
                 blocks.append(ResBlock(cin, widths[i]))
                 cin = widths[i]
             if i > 0:
-                if i - 1 < cfg.spatial_downs:
-                    blocks.append(SpatialUpsample(cin, cin))
+                if i - 1 < cfg.spatial_downs:  # change width before the (costly) higher resolution
+                    blocks.append(SpatialUpsample(cin, widths[i - 1]))
+                    cin = widths[i - 1]
                 if i - 1 < cfg.temporal_downs:
                     blocks.append(TemporalUpsample(cin))
         self.blocks = nn.Sequential(*blocks)
         self.norm_out = RMSNorm(cin)
-        self.conv_out = CausalConv3d(cin, cfg.in_channels * cfg.patch_size ** 3)
+        self.conv_out = nn.Conv3d(cin, cfg.in_channels * cfg.patch_size ** 3, 1)  # pointwise, see Encoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.blocks(self.mid(self.conv_in(z)))
