@@ -74,7 +74,7 @@ def bar_chart(title: str, groups: list[str], series: dict[str, list[float | None
     def y(v):
         return pad_t + ph * (1 - (v - vmin) / (vmax - vmin or 1))
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 16 * ((len(series) + 2) // 3)}' "
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 16 * ((len(series) - 1) // max(1, width // 150) + 1)}' "
              f"font-size='10' font-family='sans-serif'>",
              f"<text x='{pad_l}' y='14' font-size='12' font-weight='bold'>{esc(title)}</text>",
              f"<line x1='{pad_l}' y1='{y(vmin)}' x2='{width - 10}' y2='{y(vmin)}' stroke='#999'/>",
@@ -91,9 +91,10 @@ def bar_chart(title: str, groups: list[str], series: dict[str, list[float | None
                          f"height='{max(base - top, 0.5):.1f}' fill='{PALETTE[si % len(PALETTE)]}'>"
                          f"<title>{esc(name)} {esc(g)}: {v:.4g}</title></rect>")
         parts.append(f"<text x='{x0 + gw * 0.4:.1f}' y='{height - pad_b + 14}' text-anchor='middle'>{esc(g)}</text>")
+    per_row = max(1, width // 150)
     for si, name in enumerate(series):
-        lx = pad_l + (si % 3) * 180
-        ly = height - 8 + 16 * (si // 3)
+        lx = 6 + (si % per_row) * 150
+        ly = height - 8 + 16 * (si // per_row)
         parts.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' fill='{PALETTE[si % len(PALETTE)]}'/>"
                      f"<text x='{lx + 14}' y='{ly}'>{esc(name)}</text>")
     parts.append("</svg>")
