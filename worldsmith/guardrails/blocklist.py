@@ -114,21 +114,22 @@ class Blocklist:
         self.fuzzy_max = fuzzy_max
         self.fuzzy_min_len = fuzzy_min_len
         files = self._collect([BLOCKLIST_DIR] + list(extra_paths or []))
-        allow = set()
+        is_allow = [os.path.splitext(os.path.basename(p))[0] == "allow" for p in files]
+        # allow lists (shipped + user) remove terms from every list
+        allow = {self._lemma_phrase(normalize(t)) for p, a in zip(files, is_allow) if a for t in _read_terms(p)}
         terms: dict[str, str] = {}  # lemmatised term -> category
-        for path in files:
+        for path, a in zip(files, is_allow):
             cat = os.path.splitext(os.path.basename(path))[0]
-            if cat == "allow":
-                allow.update(self._lemma_phrase(t) for t in _read_terms(path))
-                continue
-            if categories is not None and cat not in categories:
+            if a or (categories is not None and cat not in categories):
                 continue
             for t in _read_terms(path):
-                terms.setdefault(self._lemma_phrase(normalize(t)), cat)
+                key = self._lemma_phrase(normalize(t))
+                if key not in allow:
+                    terms.setdefault(key, cat)
         if profanity and (categories is None or "profanity" in categories):
             for t in _profanity_words():
                 key = self._lemma_phrase(normalize(t))
-                if key not in allow and t not in allow:
+                if key not in allow:
                     terms.setdefault(key, "profanity")
         self.words = {t: c for t, c in terms.items() if " " not in t}
         self.phrases = {t: c for t, c in terms.items() if " " in t}

@@ -208,7 +208,7 @@ class Guardrails:
             m = self._get_blocklist().check(prompt)
             d.checks.append({"check": "blocklist", "verdict": "block" if m else "pass", **(m.to_dict() if m else {})})
             if m:
-                return self._refuse(d, m.category, f"{m.rule} match {m.found!r}")
+                return self._done(self._refuse(d, m.category, f"{m.rule} match {m.found!r}"))
         if cfg.classifier.enabled:
             self._check_classifier(d)
             if not d.allowed:

@@ -124,14 +124,19 @@ class TextEncoder:
     @torch.no_grad()
     def _run(self, texts: list[str]) -> None:
         """Encode captions not yet cached and store them (CPU, float32)."""
-        batch = self.tokenizer(texts, padding="max_length", truncation=True,
+        # run at the batch's longest length (padding tokens are masked out of attention, so real
+        # tokens get the same states), then zero-pad to max_length: much cheaper for short prompts
+        batch = self.tokenizer(texts, padding="longest", truncation=True,
                                max_length=self.max_length, return_tensors="pt")
         batch = {k: v.to(self.device) for k, v in batch.items()
                  if k in ("input_ids", "attention_mask", "token_type_ids")}
         out = self.model(**batch)
-        hidden = out.last_hidden_state.float().cpu()  # [B, L, D]
-        mask = batch["attention_mask"].bool().cpu()  # [B, L]
+        hidden = out.last_hidden_state.float().cpu()  # [B, l, D], l <= max_length
+        mask = batch["attention_mask"].bool().cpu()  # [B, l]
         hidden = hidden * mask[..., None]  # zero the padding so cached values are canonical
+        pad = self.max_length - hidden.shape[1]
+        hidden = torch.nn.functional.pad(hidden, (0, 0, 0, pad))  # [B, L, D]
+        mask = torch.nn.functional.pad(mask, (0, pad))  # [B, L]
         for t, h, m in zip(texts, hidden, mask):
             self._cache[t] = (h.clone(), m.clone())
             while len(self._cache) > self.cache_size:
