@@ -181,3 +181,35 @@ def test_torchrun_two_ranks_take_rank_from_torch_distributed(tmp_path, dataset_d
     assert proc.returncode == 0, proc.stderr[-2000:]
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert r0 and r1 and sorted(r0 + r1) == sorted(frames)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_clip_loader_resumes_exactly(dataset_dir, num_workers):
+    from worldsmith.data import ClipLoader
+
+    root, _ = dataset_dir
+
+    def loader():
+        ds = ClipDataset(root, num_frames=3, seed=7, shuffle_buffer=4, loop=True)
+        return ClipLoader(ds, batch_size=5, num_workers=num_workers)
+
+    def sig(batch):
+        return list(zip(batch["key"], batch["start"].tolist())), batch["video"]
+
+    full = loader()
+    seen = [sig(next(full)) for _ in range(9)]  # 45 items: the stream crosses 3 epochs
+    state = None
+    part = loader()
+    for _ in range(4):
+        next(part)
+    state = part.state_dict()
+    resumed = loader()
+    resumed.load_state_dict(state)
+    for want in seen[4:]:
+        got = sig(next(resumed))
+        assert got[0] == want[0] and torch.equal(got[1], want[1])
+    assert resumed.state_dict()["batches"] == 9
+    with pytest.raises(WorldsmithError, match="batch_size"):
+        ClipLoader(ClipDataset(root, loop=True, num_frames=3), batch_size=4).load_state_dict(state)
+    with pytest.raises(WorldsmithError, match="loop=True"):
+        ClipLoader(ClipDataset(root, num_frames=3), batch_size=4)

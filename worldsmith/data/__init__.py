@@ -4,18 +4,20 @@ See `format.py` for the layout. Public API:
 
 - `ClipWriter(out_dir, ...)`: write clips (atomic, resumable shards, stable splits).
 - `ClipDataset(root, ...)`: torch IterableDataset of training windows, rank/worker aware.
+- `ClipLoader(dataset, batch_size=, num_workers=)`: endless batches with exact, decode-free
+  resume (`state_dict()` / `load_state_dict()`, used by the trainer as the data position).
 - `iter_clips(root, split=None)`, `read_manifest(root)`, `dataset_info(root)`.
 - `split_for_key(key, fractions)`: the stable train/val/test split of a key.
 - `import_cosmos(src, out)` / `export_cosmos(root, dst)`: the Cosmos post-training layout
   (`videos/*.mp4` + `metas/*.txt`).
 """
 
-from .dataset import ClipDataset, slice_array
+from .dataset import ClipDataset, ClipLoader, slice_array
 from .format import FORMAT_VERSION, split_for_key
 from .reader import dataset_info, iter_clips, read_manifest
 from .writer import ClipWriter
 
 __all__ = [
-    "ClipWriter", "ClipDataset", "iter_clips", "read_manifest", "dataset_info",
+    "ClipWriter", "ClipDataset", "ClipLoader", "iter_clips", "read_manifest", "dataset_info",
     "split_for_key", "slice_array", "FORMAT_VERSION",
 ]

@@ -10,6 +10,7 @@ SPLIT_CHOICES = ("train", "val", "test")
 
 
 def register(sub) -> None:
+    """Add the `data` group and its commands to the top-level subparsers."""
     g = add_group(sub, "data", "clip datasets: inspect, preview, import/export")
 
     p = g.add_parser("info", help="counts, durations, resolutions and a captions sample",
@@ -71,6 +72,7 @@ def format_info(info: dict) -> str:
 
 
 def cmd_info(args) -> int:
+    """`worldsmith data info DIR [--json]`."""
     from .reader import dataset_info
 
     info = dataset_info(args.dir)
@@ -79,6 +81,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_preview(args) -> int:
+    """`worldsmith data preview DIR --out grid.mp4|.gif`."""
     from ..utils.errors import WorldsmithError
     from .preview import preview
 
@@ -94,6 +97,7 @@ def cmd_preview(args) -> int:
 
 
 def cmd_import_cosmos(args) -> int:
+    """`worldsmith data import-cosmos SRC --out DIR`."""
     from .cosmos import import_cosmos
 
     res = import_cosmos(args.src, args.out, shard_max_clips=args.shard_max_clips)
@@ -103,6 +107,7 @@ def cmd_import_cosmos(args) -> int:
 
 
 def cmd_export_cosmos(args) -> int:
+    """`worldsmith data export-cosmos DIR --out DST`."""
     from .cosmos import export_cosmos
 
     res = export_cosmos(args.dir, args.out, split=args.split)

@@ -21,7 +21,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..utils.errors import WorldsmithError
 from .format import SHARD_DIR
-from .reader import _check_split, _group_by_shard, iter_shard_clips, read_manifest
+from .reader import _CLIP_ERRORS, _check_split, _group_by_shard, decode_clip, iter_shard_clips, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ class ClipDataset(IterableDataset):
         self.arrays = tuple(a for a in arrays if a in have)
         self._required = {r["key"]: set(self.arrays) for r in rows}
         self.shards = _group_by_shard(rows)  # shard name -> keys, in shard order
+        self._frames = {r["key"]: int(r["frames"]) for r in rows}
         self.num_clips = len(rows)
+        self._resume_batches = (0, 0)  # (batches consumed, batch size), set by ClipLoader
 
     def set_epoch(self, epoch: int) -> None:
         """Use a different shuffle for each epoch (same on every rank)."""
@@ -122,66 +124,140 @@ class ClipDataset(IterableDataset):
     def __iter__(self) -> Iterator[dict]:
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
+        # resume (ClipLoader): this reader's share of the batches already consumed, skipped
+        # without decoding; the DataLoader takes batches from its workers in turn
+        done, batch = self._resume_batches
+        skip = [((done - wid + nw - 1) // nw) * batch if done > wid else 0]
         epoch = self.epoch
         while True:
-            produced = 0
-            for item in self._iter_epoch(epoch, wid, nw):
+            produced, to_skip = 0, skip[0]
+            for item in self._iter_epoch(epoch, wid, nw, skip):
                 produced += 1
                 yield item
-            if not self.loop or produced == 0:  # nothing readable: stop instead of spinning
-                if self.loop:
+            if not self.loop or (produced == 0 and skip[0] == to_skip):
+                if self.loop:  # nothing readable: stop instead of spinning
                     log.warning("%s: reader %d/%d has no readable clips", self.root, wid, nw)
                 return
             epoch += 1
 
-    def _iter_epoch(self, epoch: int, wid: int, nw: int) -> Iterator[dict]:
+    def _iter_epoch(self, epoch: int, wid: int, nw: int, skip: list[int]) -> Iterator[dict]:
+        """One pass over this reader's clips. The random draws (buffer picks, window starts)
+        do not depend on decoding, so skipped items cost only reading their bytes."""
         rank, _ = self.rank_world()
         rng = np.random.default_rng([self.seed, epoch, rank, wid])
-        buffer: list[dict] = []
-        for sample in self._iter_windows(self.assignment(epoch, wid, nw), rng):
-            if not self.shuffle:
-                yield self._to_item(sample)
+        span = (self.num_frames - 1) * self.stride + 1
+        for raw in self._shuffled(self._iter_raw(self.assignment(epoch, wid, nw)), rng):
+            t = self._frames[raw["key"]]  # from the manifest, so no decode is needed to draw
+            start = int(rng.integers(0, t - span + 1)) if self.shuffle else 0
+            if skip[0] > 0:
+                skip[0] -= 1
                 continue
+            item = self._make_item(raw, start, span)
+            if item is not None:
+                yield item
+
+    def _iter_raw(self, assignment) -> Iterator[dict]:
+        """The assigned clips' tar members ({"key", "members", "shard"}), not decoded."""
+        for shard, keys in assignment:
+            for raw in iter_shard_clips(os.path.join(self.root, SHARD_DIR, shard), set(keys), decode=False):
+                raw["shard"] = shard
+                yield raw
+
+    def _shuffled(self, samples: Iterator[dict], rng: np.random.Generator) -> Iterator[dict]:
+        """A seeded shuffle buffer over still-compressed samples (small in memory)."""
+        if not self.shuffle:
+            yield from samples
+            return
+        buffer: list[dict] = []
+        for sample in samples:
             buffer.append(sample)
             if len(buffer) >= self.shuffle_buffer:
                 i = int(rng.integers(len(buffer)))
                 buffer[i], buffer[-1] = buffer[-1], buffer[i]
-                yield self._to_item(buffer.pop())
+                yield buffer.pop()
         rng.shuffle(buffer)
-        for sample in buffer:
-            yield self._to_item(sample)
+        yield from buffer
 
-    def _iter_windows(self, assignment, rng) -> Iterator[dict]:
-        """Decode the assigned clips and cut one window from each (uint8, not yet resized)."""
-        span = (self.num_frames - 1) * self.stride + 1
-        for shard, keys in assignment:
-            path = os.path.join(self.root, SHARD_DIR, shard)
-            for clip in iter_shard_clips(path, set(keys), arrays=self.arrays):
-                frames = clip["frames"]  # uint8 [T, H, W, C]
-                t = frames.shape[0]
-                missing = self._required[clip["key"]] - set(clip["arrays"])
-                if t < span or missing:
-                    log.warning("skipping clip %s in %s: %s", clip["key"], shard,
-                                f"{t} frames < {span}" if t < span else f"no array {sorted(missing)}")
-                    continue
-                start = int(rng.integers(0, t - span + 1)) if self.shuffle else 0
-                idx = np.arange(start, start + span, self.stride)
-                arrays = {name: slice_array(clip["arrays"][name], idx, t) for name in self.arrays}
-                window = frames[idx]  # uint8 [num_frames, H, W, C]
-                if self.size is not None and window.shape[1:3] != self.size:
-                    window = resize_cover_crop(window, self.size)  # before buffering: less memory
-                yield {"frames": window, "caption": clip["caption"], "key": clip["key"],
-                       "fps": clip["fps"] / self.stride, "start": start, "arrays": arrays}
-
-    def _to_item(self, sample: dict) -> dict:
-        frames = sample["frames"]  # uint8 [T, H, W, C], already resized
-        video = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(127.5).sub_(1.0)
+    def _make_item(self, raw: dict, start: int, span: int) -> dict | None:
+        """Decode one clip, cut the window at `start`, resize -> item; None if damaged."""
+        key, shard = raw["key"], raw["shard"]
+        try:
+            clip = decode_clip(key, raw["members"], self.arrays, where=f"{shard}:")
+        except _CLIP_ERRORS as e:
+            log.warning("skipping corrupt clip %s in %s: %s", key, shard, str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return None
+        frames = clip["frames"]  # uint8 [T, H, W, C]
+        t = frames.shape[0]
+        missing = self._required[key] - set(clip["arrays"])
+        if t < start + span or missing:
+            log.warning("skipping clip %s in %s: %s", key, shard,
+                        f"no array {sorted(missing)}" if missing else f"{t} frames < {start + span}")
+            return None
+        idx = np.arange(start, start + span, self.stride)
+        window = frames[idx]  # uint8 [num_frames, H, W, C]
+        if self.size is not None and window.shape[1:3] != self.size:
+            window = resize_cover_crop(window, self.size)
+        video = torch.from_numpy(np.ascontiguousarray(window)).float().div_(127.5).sub_(1.0)
         video = rearrange(video, "t h w c -> c t h w")
-        item = {"video": video, "caption": sample["caption"], "key": sample["key"],
-                "fps": float(sample["fps"]), "start": sample["start"]}
-        for name, arr in sample["arrays"].items():
-            item[name] = torch.from_numpy(np.ascontiguousarray(arr))
+        item = {"video": video, "caption": clip["caption"], "key": key,
+                "fps": clip["fps"] / self.stride, "start": start}
+        for name in self.arrays:
+            item[name] = torch.from_numpy(np.ascontiguousarray(slice_array(clip["arrays"][name], idx, t)))
         return item
+
+
+class ClipLoader:
+    """Endless batches of a looping ClipDataset through a DataLoader, with exact resume.
+
+    `state_dict()` records how many batches were consumed; `load_state_dict()` makes the
+    next iteration continue with exactly the batch that came next, skipping the consumed
+    clips without decoding them (the trainer checkpoints this as the data position).
+    Resume needs the same dataset arguments, batch size and worker count. It is exact
+    unless a clip in the skipped part is damaged (then the stream is one clip off).
+    """
+
+    def __init__(self, dataset: ClipDataset, *, batch_size: int, num_workers: int = 0, **loader_kwargs):
+        if not isinstance(dataset, ClipDataset) or not dataset.loop:
+            raise WorldsmithError("ClipLoader needs a ClipDataset with loop=True (an endless stream)")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise WorldsmithError(f"batch_size={batch_size!r}: expected an integer >= 1")
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise WorldsmithError(f"num_workers={num_workers!r}: expected an integer >= 0")
+        self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
+        self.loader_kwargs = loader_kwargs
+        self.batches = 0
+        self._it = None
+
+    def __iter__(self) -> "ClipLoader":
+        return self
+
+    def __next__(self) -> dict:
+        if self._it is None:
+            from torch.utils.data import DataLoader
+
+            # workers get a copy of the dataset when the iterator starts: set the skip first
+            self.dataset._resume_batches = (self.batches, self.batch_size)
+            self._it = iter(DataLoader(self.dataset, batch_size=self.batch_size,
+                                       num_workers=self.num_workers, **self.loader_kwargs))
+        batch = next(self._it)
+        self.batches += 1
+        return batch
+
+    def state_dict(self) -> dict:
+        """The data position: batches consumed, and the settings resume must match."""
+        return {"batches": self.batches, "batch_size": self.batch_size, "num_workers": self.num_workers,
+                "seed": self.dataset.seed, "epoch": self.dataset.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue after `state["batches"]` batches (the next `next()` restarts the workers)."""
+        current = {"batch_size": self.batch_size, "num_workers": self.num_workers,
+                   "seed": self.dataset.seed, "epoch": self.dataset.epoch}
+        for name, value in current.items():
+            if name in state and state[name] != value:
+                raise WorldsmithError(f"data state: saved with {name}={state[name]}, but this loader has "
+                                      f"{name}={value}; resume with the same data settings")
+        self.batches = int(state["batches"])
+        self._it = None
 
 
 def resize_cover_crop(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -18,7 +18,6 @@ import zipfile
 from collections import OrderedDict
 from typing import Iterator, Sequence
 
-import numpy as np
 
 from ..utils.errors import WorldsmithError
 from .format import MANIFEST, SHARD_DIR, SPLITS, iter_shard_samples, load_array
