@@ -22,7 +22,7 @@ READERS = {
 
 
 @pytest.fixture(scope="module")
-def bad_files(tmp_path_factory, videos):
+def bad_files(tmp_path_factory, videos, synth):
     d = tmp_path_factory.mktemp("bad")
     files = {"missing": str(d / "missing.mp4")}
     (d / "empty.mp4").write_bytes(b"")
@@ -43,6 +43,11 @@ def bad_files(tmp_path_factory, videos):
     whole = (d / "whole.mp4").read_bytes()
     (d / "cut_frames.mp4").write_bytes(whole[: int(len(whole) * 0.6)])
     files["truncated (frames missing)"] = str(d / "cut_frames.mp4")
+    # Matroska states no frame count, only a duration: a cut file still claims all of it
+    mkv = synth.encode(str(d / "whole.mkv"), synth.frames(40), "libx264", gop=10)
+    data = open(mkv, "rb").read()
+    (d / "cut.mkv").write_bytes(data[: int(len(data) * 0.7)])
+    files["truncated mkv (no frame count)"] = str(d / "cut.mkv")
     files["audio only"] = _audio_only(str(d / "tone.wav"))
     return files
 
@@ -74,6 +79,7 @@ def test_every_bad_file_gives_one_line_naming_it(bad_files, reader):
 def test_messages_say_what_is_wrong(bad_files):
     expect = {"missing": "not found", "empty": "empty", "directory": "directory",
               "truncated (frames missing)": "truncated", "truncated (index at end)": "truncated",
+              "truncated mkv (no frame count)": "truncated",
               "text": "not a video", "audio only": "no video stream"}
     for kind, words in expect.items():
         with pytest.raises(VideoError, match=words):

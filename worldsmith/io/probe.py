@@ -105,6 +105,37 @@ def frame_table(path: str | os.PathLike) -> FrameTable:
     return _frame_table_cached(os.path.abspath(p), st.st_mtime_ns, st.st_size)
 
 
+def stated_duration(stream) -> float | None:
+    """The video stream's own stated duration in seconds (MP4/TS field or the MKV/WebM
+    `DURATION` tag), or None. The container's duration is not used: audio may run longer."""
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return None
+    return None
+
+
+def check_span(path: str, stream, span_s: float, frames: int) -> None:
+    """Raise VideoError if frames spanning `span_s` seconds end well before the stated duration.
+
+    Used where the header has no frame count (MKV, WebM): a cut file still states its
+    full duration. Tolerance: two average frame intervals plus 50 ms.
+    """
+    if stream.frames:
+        return  # the frame count is checked instead
+    stated = stated_duration(stream)
+    if not stated or frames < 1:
+        return
+    interval = span_s / (frames - 1) if frames > 1 else 0.0
+    if span_s + 2 * interval + 0.05 < stated - float(stream.start_time or 0) * float(stream.time_base or 0):
+        raise VideoError(f"{path}: truncated video, frames end at {span_s:.3f} s of a stated {stated:.3f} s")
+
+
 def _is_vfr(pts: np.ndarray, time_base: Fraction) -> bool:
     """True when frame durations differ by more than timestamp rounding (1 tick or 1 %)."""
     if len(pts) < 3:
@@ -125,42 +156,52 @@ def probe_video(path: str | os.PathLike, *, scan: bool = True) -> VideoInfo:
     container, stream = open_video(path)
     p = os.fspath(path)
     try:
-        cc = stream.codec_context
-        tb = Fraction(stream.time_base or Fraction(1, 1))
-        header_frames = int(stream.frames or 0)
-        if stream.duration is not None:
-            duration = float(stream.duration * tb)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000
-        else:
-            duration = 0.0
-        start_time = float(stream.start_time * tb) if stream.start_time is not None else 0.0
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        base = stream.base_rate or stream.guessed_rate
-        info = VideoInfo(
-            path=p, codec=cc.name, width=int(cc.width), height=int(cc.height),
-            num_frames=header_frames, fps=float(rate) if rate else 0.0, duration=duration,
-            start_time=start_time,
-            is_vfr=bool(rate and base and abs(float(rate) / float(base) - 1) > 0.01),
-            pix_fmt=cc.pix_fmt, has_audio=bool(container.streams.audio),
-            rotation=_rotation(p, stream), bit_rate=int(container.bit_rate or cc.bit_rate or 0) or None,
-        )
+        info = _header_info(p, container, stream)
+        if scan:
+            _scan_info(info, p, stream)
     finally:
         container.close()
-    if scan:
-        table = frame_table(p)
-        if header_frames and table.packets < header_frames:
-            raise VideoError(f"{p}: truncated video, {table.packets} of {header_frames} frames present")
-        if len(table.pts):
-            info.num_frames = len(table.pts)
-            info.is_vfr = _is_vfr(table.pts, table.time_base)
-            if not info.duration and len(table.pts) > 1:
-                info.duration = float((table.pts[-1] - table.pts[0]) * table.time_base) * len(table.pts) / (len(table.pts) - 1)
     if info.num_frames == 0 and info.duration and info.fps:
         info.num_frames = int(round(info.duration * info.fps))
     if info.is_vfr and info.duration > 0 and info.num_frames:
         info.fps = info.num_frames / info.duration
     return info
+
+
+def _header_info(p: str, container, stream) -> VideoInfo:
+    """VideoInfo from the container and stream headers alone."""
+    cc = stream.codec_context
+    tb = Fraction(stream.time_base or Fraction(1, 1))
+    duration = stated_duration(stream)
+    if duration is None:
+        duration = container.duration / 1_000_000 if container.duration is not None else 0.0
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    base = stream.base_rate or stream.guessed_rate
+    return VideoInfo(
+        path=p, codec=cc.name, width=int(cc.width), height=int(cc.height),
+        num_frames=int(stream.frames or 0), fps=float(rate) if rate else 0.0, duration=duration,
+        start_time=float(stream.start_time * tb) if stream.start_time is not None else 0.0,
+        is_vfr=bool(rate and base and abs(float(rate) / float(base) - 1) > 0.01),
+        pix_fmt=cc.pix_fmt, has_audio=bool(container.streams.audio),
+        rotation=_rotation(p, stream), bit_rate=int(container.bit_rate or cc.bit_rate or 0) or None,
+    )
+
+
+def _scan_info(info: VideoInfo, p: str, stream) -> None:
+    """Refine `info` from the packet table; raise VideoError on empty or truncated files."""
+    table = frame_table(p)
+    if table.packets == 0:
+        raise VideoError(f"{p}: no video frames in the file (empty stream, or truncated)")
+    if stream.frames and table.packets < stream.frames:
+        raise VideoError(f"{p}: truncated video, {table.packets} of {stream.frames} frames present")
+    n = len(table.pts)
+    if n == 0:
+        return  # no timestamps in this container: keep the header values
+    check_span(p, stream, float(table.times()[-1]), n)
+    info.num_frames = n
+    info.is_vfr = _is_vfr(table.pts, table.time_base)
+    if not info.duration and n > 1:
+        info.duration = float(table.times()[-1]) * n / (n - 1)
 
 
 def _rotation(path: str, stream) -> int | None:

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .errors import VideoError, check_input, decode_errors, ffmpeg_message
-from .probe import FrameTable, frame_table, open_video
+from .probe import FrameTable, check_span, frame_table, open_video
 from .transforms import Size, center_crop, crop_box, resize_frame, target_size
 
 _EPS = 1e-6  # seconds; absorbs float rounding of PTS * time_base
@@ -69,11 +69,12 @@ def _decode_all(container, stream, path: str) -> Iterator[tuple[int, float, obje
             t0 = frame.pts if t0 is None else t0
             ts = (frame.pts - t0) * tb
         yield i, ts, frame
+    if i < 0:
+        raise VideoError(f"{path}: no frames could be decoded")
     expected = int(stream.frames or 0)
     if expected and counter[0] < expected:
         raise VideoError(f"{path}: truncated video, {counter[0]} of {expected} frames present")
-    if i < 0:
-        raise VideoError(f"{path}: no frames could be decoded")
+    check_span(path, stream, ts, i + 1)
 
 
 def _decode_from(container, stream, path: str, table: FrameTable,
@@ -219,6 +220,8 @@ def _check_complete(path: str, table: FrameTable, stream) -> None:
     expected = int(stream.frames or 0)
     if expected and table.packets < expected:
         raise VideoError(f"{path}: truncated video, {table.packets} of {expected} frames present")
+    if len(table.pts):
+        check_span(path, stream, float(table.times()[-1]), len(table.pts))
 
 
 def _check_times(start_s, end_s, fps, max_frames) -> None:
