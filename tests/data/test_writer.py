@@ -148,6 +148,7 @@ def test_writer_rejects_bad_arguments(tmp_path):
     write_dataset(tmp_path / "b", n=1)
     with pytest.raises(WorldsmithError, match="split_fractions"):
         ClipWriter(tmp_path / "b", split_fractions=(0.8, 0.1, 0.1))
+    assert not (tmp_path / "b" / ".writer.lock").exists()  # a writer that failed to open holds no lock
     w = ClipWriter(tmp_path / "c")
     w.close()
     with pytest.raises(WorldsmithError, match="closed"):

@@ -64,6 +64,7 @@ def format_info(info: dict) -> str:
         "arrays    " + (", ".join(f"{k} ({v})" for k, v in s["arrays"].items()) or "none"),
         f"failures  {info['num_failures']}",
     ]
+    lines += [f"  - {f.get('key')}: {f.get('reason', '')[:160]}" for f in info.get("failures_sample", [])]
     if info["missing_shards"]:
         lines.append("MISSING   " + ", ".join(info["missing_shards"]))
     lines.append("captions:")

@@ -115,6 +115,8 @@ def _export_stem(key: str, meta_json: str, used: set[str]) -> str:
     if not isinstance(stem, str) or not stem or "/" in stem or "\\" in stem or stem.startswith(".") \
             or stem in used:
         stem = key
+    if stem in used:  # another clip's original stem equals this key
+        stem = f"{key}-{hashlib.blake2b(key.encode(), digest_size=4).hexdigest()}"
     used.add(stem)
     return stem
 

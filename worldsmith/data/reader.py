@@ -134,6 +134,7 @@ def dataset_info(root: str | os.PathLike) -> dict:
         "stats": summary["stats"],
         "missing_shards": missing,
         "num_failures": meta.get("num_failures", 0),
+        "failures_sample": (meta.get("failures") or [])[:3],
         "captions_sample": captions[:5],
         "info": meta.get("info") or {},
     }

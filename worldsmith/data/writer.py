@@ -57,7 +57,22 @@ class ClipWriter:
                                   "and is not a clip dataset; choose a new or empty directory")
         os.makedirs(self.shard_dir, exist_ok=True)
         self._lock = _take_lock(self.root)
+        try:
+            self._open_existing(info)
+        except BaseException:
+            os.remove(self._lock)  # a writer that failed to open holds nothing
+            raise
+        # the open shard
+        self._tar: tarfile.TarFile | None = None
+        self._tar_tmp: str | None = None
+        self._open_rows: list[dict] = []
+        self._open_keys: set[str] = set()
+        self._broken = False
+        self._closed = False
 
+    # ------------------------------------------------------------------ resume
+    def _open_existing(self, info: dict | None) -> None:
+        """Load what a previous run finished: rows, failures, the next shard index."""
         existing = read_dataset_json(self.root)
         old_fr = existing.get("split_fractions")
         if old_fr is not None and tuple(float(f) for f in old_fr) != self.split_fractions:
@@ -70,13 +85,6 @@ class ClipWriter:
                                            if f["key"] not in self._done}
         used = [shard_index(n) for n in os.listdir(self.shard_dir)]
         self._next_shard = max([i for i in used if i is not None], default=-1) + 1
-        # the open shard
-        self._tar: tarfile.TarFile | None = None
-        self._tar_tmp: str | None = None
-        self._open_rows: list[dict] = []
-        self._open_keys: set[str] = set()
-        self._broken = False
-        self._closed = False
         if self._rows:
             log.info("resuming %s: %d clips in finished shards", self.root, len(self._rows))
 
