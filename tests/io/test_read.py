@@ -191,3 +191,24 @@ def test_autorotate_follows_display_matrix(tmp_path, synth):
         assert np.array_equal(up.frames, np.rot90(frames, angle // 90, axes=(1, 2)))  # counter-clockwise
         # sizes refer to the upright frame
         assert read_video(p, autorotate=True, frame_indices=[1], size=(20, 10)).frames.shape[1:3] == (20, 10)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_iter_frames_memory_is_bounded(videos):
+    """Streaming 240 full-size frames (295 MB if kept) holds only a few frames at a time."""
+    path = os.path.join(videos, "cosmos-curate/test_clip_10s.mp4")
+    frame_bytes = 480 * 854 * 3
+    gen = iter_frames(path)
+    next(gen)  # decoder, threads and first buffers allocated
+    base = _rss_bytes()
+    peak, n = base, 1
+    for _, _, frame in gen:
+        n += 1
+        peak = max(peak, _rss_bytes())
+    assert n == 240
+    assert peak - base < 40 * frame_bytes  # keeping the frames would need 240
