@@ -13,13 +13,18 @@ uses the same rig with a scripted policy from `policies.py` and records the acti
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import re
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 import pybullet as p
 import pybullet_data
 
+from ..utils.atomic import atomic_write_text
 from .base import Sampler, Scenario, article, build_scene, fill, obj
 from .palette import rgba
 from .world import World
@@ -36,6 +41,37 @@ _LL = [-2.96, -2.09, -2.96, -2.09, -2.96, -2.09, -3.05]
 _UL = [2.96, 2.09, 2.96, 2.09, 2.96, 2.09, 3.05]
 _JR = [5.9, 4.2, 5.9, 4.2, 5.9, 4.2, 6.1]
 _REST = [0.0, 0.5, 0.0, -1.6, 0.0, 1.0, 0.0]
+
+
+def robot_urdf(detailed: bool = False) -> str:
+    """Path of the iiwa URDF from pybullet_data; by default a copy drawn with one box per link.
+
+    The copy keeps the original kinematics, inertias and collision meshes; only each link's
+    visual mesh (~1.5-3k triangles) becomes the box around it, which renders ~10x faster in
+    TinyRenderer and looks the same at 64 px.
+    """
+    src = os.path.join(pybullet_data.getDataPath(), "kuka_iiwa", "model.urdf")
+    if detailed:
+        return src
+    mesh_dir = os.path.join(os.path.dirname(src), "meshes")
+    with open(src, encoding="utf-8") as f:
+        text = f.read()
+
+    def box(m: re.Match) -> str:
+        verts = np.array([[float(v) for v in line.split()[1:4]] for line in
+                          open(os.path.join(mesh_dir, m.group(1) + ".obj"), encoding="utf-8") if line.startswith("v ")])
+        lo, hi = verts.min(0), verts.max(0)
+        c, s = (lo + hi) / 2, hi - lo
+        return (f'<visual><origin rpy="0 0 0" xyz="{c[0]:.4f} {c[1]:.4f} {c[2]:.4f}"/><geometry>'
+                f'<box size="{s[0]:.4f} {s[1]:.4f} {s[2]:.4f}"/></geometry>')
+
+    text = re.sub(r'<visual>\s*<origin rpy="0 0 0" xyz="0 0 0"/>\s*<geometry>\s*<mesh filename="meshes/(link_\d)\.obj"/>'
+                  r'\s*</geometry>', box, text)
+    text = text.replace('filename="meshes/', f'filename="{mesh_dir}/')
+    out = os.path.join(tempfile.gettempdir(), f"worldsmith-iiwa-boxes-{hashlib.sha1(text.encode()).hexdigest()[:12]}.urdf")
+    if not os.path.isfile(out):
+        atomic_write_text(out, text)
+    return out
 
 
 def sample_robot(S: Sampler) -> dict:
@@ -79,7 +115,7 @@ class RobotRig:
     def build(cls, world: World, params: dict) -> "RobotRig":
         """Load the arm (flat colour), the target marker, and put the arm at its start pose."""
         c = world.client
-        robot = p.loadURDF(pybullet_data.getDataPath() + "/kuka_iiwa/model.urdf", [0, 0, 0], useFixedBase=True,
+        robot = p.loadURDF(robot_urdf(params.get("detailed_robot", False)), [0, 0, 0], useFixedBase=True,
                            physicsClientId=c)
         for link in range(-1, p.getNumJoints(robot, physicsClientId=c)):
             p.changeVisualShape(robot, link, rgbaColor=rgba(ROBOT_COLOUR), physicsClientId=c)

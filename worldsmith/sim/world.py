@@ -95,7 +95,7 @@ class World:
         """Empty the world (gravity, 240 Hz) and forget objects, contacts and camera."""
         c = self.client
         p.resetSimulation(physicsClientId=c)
-        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / PHYSICS_HZ, numSolverIterations=50,
+        p.setPhysicsEngineParameter(fixedTimeStep=1.0 / PHYSICS_HZ, numSolverIterations=10,
                                     deterministicOverlappingPairs=1, physicsClientId=c)
         p.setGravity(0, 0, -GRAVITY, physicsClientId=c)
         self.objects: list[Tracked] = []
