@@ -6,6 +6,11 @@ shard list, or, when there are fewer shards than readers, clips `g, g + n, ...` 
 clip list. Readers therefore see disjoint clips that together cover the split once per
 epoch. Shard-level splitting can give ranks unequal clip counts; use `loop=True` with a
 fixed number of steps for DDP training so that no rank runs out first.
+
+The shuffle buffer holds samples still compressed (MP4 bytes), and a clip is decoded only
+when it leaves the buffer. All random draws (buffer picks, window starts from the
+manifest's frame counts) are independent of decoding, which lets `ClipLoader` resume a
+run exactly by skipping the consumed clips without decoding them.
 """
 
 from __future__ import annotations
