@@ -1,0 +1,82 @@
+"""Video2WorldTask with the real trainer, tokenizer, text encoder and clip dataset (tiny, CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from worldsmith.data import ClipWriter
+from worldsmith.diffusion import Denoiser
+from worldsmith.tokenizer.model import build_tokenizer
+from worldsmith.train import Trainer
+from worldsmith.train.video2world import Video2WorldTask, resolve_config
+from worldsmith.utils.errors import WorldsmithError
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A 6-clip dataset (moving squares, captions), an untrained tiny CV tokenizer, the MiniLM encoder."""
+    from worldsmith.text.encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("v2w")
+    data = root / "clips"
+    with ClipWriter(data, shard_max_clips=3, lossless=True, split_fractions=(0.5, 0.5, 0.0)) as w:
+        for i in range(8):
+            v = np.full((9, 32, 32, 3), 40, np.uint8)
+            for t in range(9):
+                x = (2 * t + 3 * i) % 24
+                v[t, 10:18, x:x + 8] = (200, 60 + 20 * i, 60)
+            w.add(f"clip-{i}", video=v, fps=8, caption=f"a red square number {i} slides to the right")
+    torch.manual_seed(0)
+    build_tokenizer("cv4x8x8-tiny").save_pretrained(root / "tok")
+    return {"data": str(data), "tok": str(root / "tok"), "enc": TextEncoder(max_length=12)}
+
+
+def make_task(assets, **fields) -> Video2WorldTask:
+    overrides = ["model.width=32", "model.depth=2", "model.num_heads=2", "model.adaln_lora_dim=8",
+                 "train.batch_size=2", "train.log_every=1", "train.eval_every=2", "train.ckpt_every=2",
+                 "train.sample_every=0", "train.tensorboard=false", "train.optim.warmup_steps=1",
+                 "data.shuffle_buffer=4", "data.val_clips=2"]
+    fields = {"data__root": assets["data"], "tokenizer": assets["tok"], "data__num_frames": 5, "data__size": 32,
+              "train__steps": 4, **fields}
+    cfg = resolve_config("tiny", None, overrides, **fields)
+    return Video2WorldTask(cfg, text_encoder=assets["enc"])
+
+
+@pytest.mark.slow
+def test_train_export_and_exact_resume(assets, tmp_path):
+    task = make_task(assets)
+    assert task.cfg.model.in_channels == 16 and task.cfg.model.text_dim == 384
+    full = Trainer(task, task.cfg.train, tmp_path / "full")
+    full.fit()
+    losses = [h["loss"] for h in full.history]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+    # the exported world model loads and has the tokenizer/text metadata next to it
+    out = tmp_path / "full" / "model"
+    den = Denoiser.from_pretrained(out)
+    assert den.cfg == task.cfg.diffusion
+    meta = json.loads((out / "world_model.json").read_text())
+    assert meta["latent_shape"] == [16, 2, 4, 4] and os.path.isdir(meta["tokenizer"])
+    evals = [json.loads(ln) for ln in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert any("eval" in r and np.isfinite(r["eval"]["val_loss"]) for r in evals)
+    # killed after step 2, resumed: identical losses and weights
+    part = Trainer(make_task(assets), task.cfg.train, tmp_path / "part")
+    part.fit(stop_at=2)
+    resumed = Trainer(make_task(assets), task.cfg.train, tmp_path / "part")
+    resumed.fit()
+    assert [h["loss"] for h in part.history + resumed.history] == pytest.approx(losses, rel=1e-5)
+    for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k
+
+
+def test_bad_config_is_one_clear_error(assets):
+    with pytest.raises(WorldsmithError, match="num_frames"):
+        make_task(assets, data__num_frames=6)
+    with pytest.raises(WorldsmithError, match="preset"):
+        resolve_config("huge")
+    with pytest.raises(WorldsmithError, match="--tokenizer"):
+        Video2WorldTask(resolve_config("tiny"), text_encoder=assets["enc"])

