@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "worldsmith.io.cli",
     "worldsmith.sim.cli",
     "worldsmith.data.cli",
+    "worldsmith.curate.cli",
     "worldsmith.tokenizer.cli",
     "worldsmith.guardrails.cli",
     "worldsmith.text.cli",
