@@ -235,26 +235,28 @@ class ClipWriter:
         return members, row
 
     def _check_mp4(self, key: str, mp4: bytes) -> tuple[int, int, int]:
-        """Decode an encoded clip once, streaming (bounded memory), -> (frames, height, width).
+        """Check an encoded clip cheaply -> (frames, height, width).
 
-        Raises VideoError (a WorldsmithError) naming the clip if it is corrupt or empty.
+        The frame count comes from the packet index (probe, no decoding) and the size from
+        decoding the first frame: about 10x faster than a full decode for 480p clips. A
+        file that is truncated or not a video fails here (VideoError naming the clip);
+        damage inside the stream is caught by the readers, which skip the clip with a warning.
         """
-        from ..io import VideoError, iter_frames
+        from ..io import VideoError, iter_frames, probe_video
 
         fd, tmp = tempfile.mkstemp(prefix=".check-", suffix=".mp4", dir=self.shard_dir)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(mp4)
-            t, shape = 0, None
-            for _, _, frame in iter_frames(tmp):
-                t, shape = t + 1, frame.shape
+            t = probe_video(tmp).num_frames
+            first = [frame for _, _, frame in iter_frames(tmp, max_frames=1)]
         except VideoError as e:
             raise VideoError(f"clip {key} (mp4_bytes): {str(e).replace(tmp, 'mp4')}") from None
         finally:
             os.remove(tmp)
-        if t == 0:
-            raise VideoError(f"clip {key} (mp4_bytes): no frames decoded")
-        return t, shape[0], shape[1]
+        if t < 1 or not first:
+            raise VideoError(f"clip {key} (mp4_bytes): no frames")
+        return t, first[0].shape[0], first[0].shape[1]
 
     def _write_clip(self, key: str, members: dict[str, bytes], row: dict) -> None:
         if self._tar is None:
