@@ -212,3 +212,20 @@ def test_iter_frames_memory_is_bounded(videos):
         peak = max(peak, _rss_bytes())
     assert n == 240
     assert peak - base < 40 * frame_bytes  # keeping the frames would need 240
+
+
+@pytest.mark.parametrize("codec,ext", [("libx264", "h264"), ("mpeg2video", "mpg"), ("ffv1", "nut")])
+def test_raw_streams_and_other_containers(tmp_path, synth, codec, ext):
+    """Raw H.264 has no timestamps at all (frames at the nominal rate); MPEG-PS starts at 0.5 s."""
+    frames = synth.frames(30)
+    path = synth.encode(str(tmp_path / f"clip.{ext}"), frames, codec, gop=10)
+    info = probe_video(path)
+    assert info.num_frames == 30 and not info.is_vfr
+    assert info.duration == pytest.approx(1.2, abs=1e-6)
+    v = read_video(path)
+    assert [synth.read(f) for f in v.frames] == list(range(30))
+    assert np.allclose(v.timestamps, np.arange(30) / 25)
+    got = read_video(path, frame_indices=[25, 3])
+    assert [synth.read(f) for f in got.frames] == [25, 3]
+    t = read_video(path, start_s=0.5, max_frames=2)
+    assert t.indices.tolist() == [13, 14] and [synth.read(f) for f in t.frames] == [13, 14]

@@ -195,13 +195,20 @@ def _scan_info(info: VideoInfo, p: str, stream) -> None:
     if stream.frames and table.packets < stream.frames:
         raise VideoError(f"{p}: truncated video, {table.packets} of {stream.frames} frames present")
     n = len(table.pts)
-    if n == 0:
-        return  # no timestamps in this container: keep the header values
-    check_span(p, stream, float(table.times()[-1]), n)
+    if n == 0:  # no timestamps (raw .h264/.hevc streams): one packet per frame
+        info.num_frames = table.packets
+        info.is_vfr = False  # no timestamps: frames are played at the nominal rate
+        if info.fps:
+            info.duration = table.packets / info.fps
+        return
+    span = float(table.times()[-1])
+    check_span(p, stream, span, n)
     info.num_frames = n
     info.is_vfr = _is_vfr(table.pts, table.time_base)
-    if not info.duration and n > 1:
-        info.duration = float(table.times()[-1]) * n / (n - 1)
+    # a stated duration must cover the last frame too; if not (missing, NUT's span-only
+    # value, MPEG-PS estimates) derive it from the frames
+    if n > 1 and info.duration < span + 0.5 * span / (n - 1):
+        info.duration = span * n / (n - 1)
 
 
 def _rotation(path: str, stream) -> int | None:
