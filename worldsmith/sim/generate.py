@@ -45,7 +45,8 @@ def _simulate_job(job: dict) -> dict:
         arrays = {"states": clip.states, "depth": clip.depth, "seg": clip.seg}
         if clip.actions is not None:
             arrays["actions"] = clip.actions
-        mp4 = encode_video(clip.rgb, job["fps"], lossless=True)
+        # lossless: every preset decodes to the same pixels; veryfast is ~2x faster than medium, ~4% larger
+        mp4 = encode_video(clip.rgb, job["fps"], lossless=True, preset="veryfast")
         meta = json.loads(json.dumps(clip.meta, default=_plain))  # JSON-safe (seg ids become strings)
         meta["key"] = job["key"]
         return dict(key=job["key"], mp4=mp4, caption=clip.caption, arrays=arrays, meta=meta,
