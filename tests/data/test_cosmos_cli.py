@@ -124,3 +124,14 @@ def test_cli_info_preview_and_errors(tmp_path, dataset_dir, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err and err.startswith("worldsmith: error:")
+
+
+def test_cli_import_and_export_cosmos(tmp_path, cosmos_dir, capsys):
+    out, dst = tmp_path / "ds", tmp_path / "dst"
+    assert main(["data", "import-cosmos", str(cosmos_dir), "--out", str(out), "--shard-max-clips", "1"]) == 0
+    assert "3 added, 0 already present, 1 failed, 1 without caption" in capsys.readouterr().out
+    assert sorted(os.listdir(out / "shards")) == [f"shard-00000{i}.tar" for i in range(3)]
+    assert main(["data", "export-cosmos", str(out), "--out", str(dst), "--split", "train"]) == 0
+    n_train = sum(r["split"] == "train" for r in read_manifest(out))
+    assert f"{n_train} clips written, 0 failed" in capsys.readouterr().out
+    assert len(os.listdir(dst / "videos")) == len(os.listdir(dst / "metas")) == n_train

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from worldsmith.data import ClipDataset, iter_clips, read_manifest
+from worldsmith.data import ClipDataset, dataset_info, iter_clips, read_manifest
 from worldsmith.utils.errors import WorldsmithError
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -115,6 +115,10 @@ def test_bad_arguments_and_inputs(tmp_path, dataset_dir):
     (bad / "manifest.parquet").write_bytes(b"garbage")
     with pytest.raises(WorldsmithError, match="manifest.parquet"):
         read_manifest(bad)
+    shutil.copy(root / "manifest.parquet", bad / "manifest.parquet")
+    (bad / "dataset.json").write_text("{not json")
+    with pytest.raises(WorldsmithError, match="dataset.json"):
+        dataset_info(bad)
 
 
 def _replace_member(shard: str, name: str, data: bytes) -> None:
