@@ -169,3 +169,13 @@ def test_unknown_scenario_and_bad_seed():
         simulate_clip("tornado", 0)
     with pytest.raises(WorldsmithError, match="--seed"):
         simulate_clip("fall", -1)
+
+
+def test_stack_outcome_follows_the_sampled_stability():
+    agree = 0
+    for seed in range(6):
+        c = simulate_clip("stack", seed)
+        fell = any(o["drop"] - s.get("gap", 0.0) > 0.5 * s["size"][2] or o["tilt_deg"] > 30
+                   for s, o in zip(c.meta["params"]["objects"], c.meta["outcome"]["objects"]))
+        agree += fell == (not c.meta["params"]["stable"])
+    assert agree >= 5

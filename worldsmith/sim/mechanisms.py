@@ -84,7 +84,7 @@ def sample_stack(S: Sampler) -> dict:
         gap = S.u(0.05, 0.2) if i == n - 1 else 0.0  # the top block is dropped onto the stack
         objects.append(obj(colours[i], "box", [w, S.u(0.35, 0.5), h], S.pick("mass", 0.4, 1.5),
                            [x, 0, z + gap + h / 2], orn=euler(yaw=S.u(-0.08, 0.08)), friction=S.u(0.5, 0.9),
-                           restitution=S.u(0.0, 0.2), noun="block"))
+                           restitution=S.u(0.0, 0.2), noun="block", gap=gap))
         z += h
         widths.append(w)
     return dict(S.scene([0, 0, 0.55], 3.0, pitch=-10), objects=objects, stable=stable)
@@ -93,7 +93,8 @@ def sample_stack(S: Sampler) -> dict:
 def caption_stack(params: dict, out: dict, rng: np.random.Generator) -> str:
     objs = params["objects"]
     top = objs[-1]["name"]
-    fell = [s["name"] for s, o in zip(objs, out["objects"]) if o["drop"] > 0.5 * s["size"][2] or o["tilt_deg"] > 30]
+    fell = [s["name"] for s, o in zip(objs, out["objects"])
+            if o["drop"] - s.get("gap", 0.0) > 0.5 * s["size"][2] or o["tilt_deg"] > 30]
     base = listing([s["color_name"] for s in objs[:-1]])
     if fell:
         return fill(rng, ["{a} is dropped onto a stack of {b} blocks, and the stack topples: the {f} falls.",
