@@ -48,12 +48,12 @@ def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
 
 
 def _caption_strip(text: str, width: int, font) -> np.ndarray:
-    """uint8 [h, width, 3]: white caption text on black, up to CAPTION_LINES lines."""
+    """uint8 [h, width, 3]: white caption text on dark grey, up to CAPTION_LINES lines."""
     from PIL import Image, ImageDraw
 
     line_h = FONT_SIZE + 3
     h = CAPTION_LINES * line_h + PAD
-    img = Image.new("RGB", (width, h), (0, 0, 0))
+    img = Image.new("RGB", (width, h), (28, 28, 28))  # dark grey: apart from black clip borders
     draw = ImageDraw.Draw(img)
     for i, line in enumerate(_wrap(text or "(no caption)", font, width - 2 * PAD, CAPTION_LINES)):
         draw.text((PAD, PAD // 2 + i * line_h), line, fill=(255, 255, 255), font=font)
