@@ -53,8 +53,8 @@ class FilterConfig:
     motion_min: float | None = 0.0002    # below = static
     motion_max: float | None = 0.05      # above = shaky / chaotic
     sharpness_min: float | None = 5.0    # variance of the Laplacian (blur)
-    brightness_min: float | None = 0.06  # mean luma in 0..1 (under-exposed)
-    brightness_max: float | None = 0.94  # (over-exposed)
+    brightness_min: float | None = 0.03  # mean luma in 0..1 (under-exposed; dark film scenes sit ~0.05)
+    brightness_max: float | None = 0.97  # (over-exposed)
     contrast_min: float | None = 0.03    # luma std in 0..1
     noise_max: float | None = 12.0       # estimated noise sigma (luma levels)
     text_max: float | None = None        # fraction of the frame covered by stable text; off by default
