@@ -53,12 +53,14 @@ def test_lossy_quality_setting(tmp_path, synth):
     assert [synth.read(f) for f in read_video(p).frames] == list(range(20))
 
 
-def test_fractional_fps(tmp_path, synth):
-    p = tmp_path / "ntsc.mp4"
-    write_video(p, synth.frames(5), 30000 / 1001)
-    info = probe_video(p)
-    assert info.fps == pytest.approx(29.97002997, rel=1e-7)
-    assert np.allclose(read_video(p).timestamps, np.arange(5) * 1001 / 30000)
+@pytest.mark.parametrize("fps,exact", [(30000 / 1001, 30000 / 1001), (29.97, 30000 / 1001), (23.976, 24000 / 1001),
+                                       (12.5, 12.5), (7, 7)])
+def test_fractional_fps(tmp_path, synth, fps, exact):
+    """Rates are stored exactly; the rounded NTSC spellings mean the n*1000/1001 rates."""
+    p = tmp_path / "rate.mp4"
+    write_video(p, synth.frames(5), fps)
+    assert probe_video(p).fps == pytest.approx(exact, rel=1e-9)
+    assert np.allclose(read_video(p).timestamps, np.arange(5) / exact, atol=1e-9)
 
 
 def test_write_rejects_bad_input_and_leaves_no_file(tmp_path, synth):

@@ -280,22 +280,26 @@ def _read_indices(path: str, frame_indices, size, crop,
                   autorotate: bool) -> list[tuple[int, float, np.ndarray]]:
     """Decode exactly the frames at `frame_indices` (any order, repeats allowed)."""
     table = frame_table(path)
-    n = len(table.pts)
+    n = len(table.pts) or table.packets  # no timestamps (raw streams): one packet per frame
     want = np.asarray(frame_indices, dtype=np.int64).reshape(-1)
     if len(want) == 0:
         raise VideoError("frame_indices: empty")
-    if n == 0:  # no timestamps in this container: decode everything and pick
-        every = list(iter_frames(path, size=size, crop=crop, autorotate=autorotate))
-        n = len(every)
-        want = np.where(want < 0, want + n, want)
-        bad = want[(want < 0) | (want >= n)]
-        if len(bad):
-            raise VideoError(f"frame_indices: {int(bad[0])} is out of range for {path} ({n} frames)")
-        return [every[i] for i in want]
     want = np.where(want < 0, want + n, want)
     bad = want[(want < 0) | (want >= n)]
     if len(bad):
         raise VideoError(f"frame_indices: {int(bad[0])} is out of range for {path} ({n} frames)")
+    if len(table.pts) == 0:  # nothing to seek by: decode forward, keep what is wanted
+        need = set(want.tolist())
+        got = {}
+        for i, t, f in iter_frames(path, size=size, crop=crop, autorotate=autorotate):
+            if i in need:
+                got[i] = (i, t, f)
+                if len(got) == len(need):
+                    break
+        missing = need - set(got)
+        if missing:
+            raise VideoError(f"{path}: frame {min(missing)} could not be decoded")
+        return [got[int(i)] for i in want]
     keys = np.flatnonzero(table.keyframe)
     got: dict[int, tuple[int, float, np.ndarray]] = {}
     container, stream = open_video(path)

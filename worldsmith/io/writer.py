@@ -24,13 +24,14 @@ _TV_RANGE = 1
 
 
 def _rate(fps: float) -> Fraction:
-    """fps as an exact fraction: 30 -> 30/1, 29.97 -> 30000/1001, 12.5 -> 25/2."""
+    """fps as an exact fraction: 30 -> 30, 29.97 -> 30000/1001, 23.976 -> 24000/1001, 12.5 -> 25/2."""
     if not fps or not np.isfinite(fps) or fps <= 0:
         raise VideoError(f"fps: must be a positive number, got {fps!r}")
-    for den in (1, 1001):  # prefer the NTSC family's exact form
-        num = fps * den
-        if abs(num - round(num)) < 1e-4:
-            return Fraction(int(round(num)), den)
+    if abs(fps - round(fps)) < 1e-6:
+        return Fraction(round(fps))
+    n = round(fps * 1.001)  # the NTSC family: n * 1000 / 1001, usually written rounded
+    if abs(n / 1.001 - fps) < 1e-3:
+        return Fraction(n * 1000, 1001)
     return Fraction(fps).limit_denominator(100_000)
 
 
