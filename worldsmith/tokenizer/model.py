@@ -221,7 +221,11 @@ class CausalVideoTokenizer(nn.Module):
             state = load_file(w_path)
         except Exception as e:  # safetensors raises its own error types
             raise WorldsmithError(f"{w_path}: cannot read weights ({e})") from None
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # shape mismatches
+            raise WorldsmithError(f"{w_path}: weights do not match config.json "
+                                  f"({str(e).splitlines()[1].strip()})") from None
         if missing or unexpected:
             raise WorldsmithError(f"{w_path}: weights do not match config.json "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

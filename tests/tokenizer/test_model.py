@@ -1,0 +1,169 @@
+"""Causal tokenizer: shapes for every preset, causality, image path, chunking, tiling, FSQ,
+save/load, bad inputs. Tiny widths on small frames so that it all runs on CPU in seconds."""
+
+import numpy as np
+import pytest
+import torch
+
+from worldsmith.tokenizer import (CausalVideoTokenizer, FSQ, TokenizerConfig, decode_video, encode_video,
+                                  preset, preset_names)
+from worldsmith.tokenizer.inference import _tiled
+from worldsmith.utils.errors import WorldsmithError
+
+
+def tiny(kind="cv", t=4, s=8, **kw):
+    cfg = TokenizerConfig(kind=kind, temporal_compression=t, spatial_compression=s, channels=8,
+                          channel_mult=(1, 2, 2), num_res_blocks=1, latent_channels=4,
+                          fsq_levels=(3, 4, 5), **kw)
+    torch.manual_seed(0)
+    return CausalVideoTokenizer(cfg).eval()
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_shapes_on_meta(name):
+    cfg = preset(name)
+    with torch.device("meta"):
+        m = CausalVideoTokenizer(cfg)
+        x = torch.empty(1, 3, 1 + 2 * cfg.temporal_compression, 64, 64)
+        z = m.encode_latent(x)
+        y = m.decode_latent(z)
+    assert tuple(z.shape[1:]) == cfg.latent_shape(x.shape[2], 64, 64)
+    assert y.shape == x.shape
+
+
+def test_cosmos_example_shapes():
+    # TOK README: 1x3x9x512x512 -> CV4x8x8 latent 1x16x3x64x64, DV4x8x8 indices 1x3x64x64
+    assert preset("cv4x8x8-base").latent_shape(9, 512, 512) == (16, 3, 64, 64)
+    dv = preset("dv4x8x8-base")
+    assert dv.latent_shape(9, 512, 512)[1:] == (3, 64, 64)
+    assert FSQ(dv.fsq_levels).codebook_size == 64000
+
+
+@pytest.mark.parametrize("kind,t,s", [("cv", 4, 8), ("cv", 8, 16), ("dv", 8, 8), ("cv", 4, 4)])
+def test_causality_encoder_and_decoder(kind, t, s):
+    m = tiny(kind, t, s)
+    x = torch.rand(1, 3, 1 + 3 * t, s * 2, s * 2) * 2 - 1
+    z = m.encode_latent(x)
+    x2 = x.clone()
+    x2[:, :, 1 + t:] = torch.rand_like(x2[:, :, 1 + t:])  # change everything after latent frame 1
+    z2 = m.encode_latent(x2)
+    assert torch.equal(z[:, :, :2], z2[:, :, :2])
+    assert not torch.allclose(z[:, :, 2:], z2[:, :, 2:])
+    z3 = z.clone()
+    z3[:, :, 2:] += 1.0
+    y, y3 = m.decode_latent(z), m.decode_latent(z3)
+    assert torch.equal(y[:, :, :1 + t], y3[:, :, :1 + t])
+    assert not torch.allclose(y[:, :, 1 + t:], y3[:, :, 1 + t:])
+
+
+def test_image_is_the_first_frame_of_a_video():
+    m = tiny("cv", 8, 8)
+    x = torch.rand(2, 3, 17, 16, 16) * 2 - 1
+    z_img = m.encode(x[:, :, :1])
+    assert z_img.shape[2] == 1
+    torch.testing.assert_close(z_img, m.encode(x)[:, :, :1], atol=1e-5, rtol=0)
+    assert m.decode(z_img).shape == (2, 3, 1, 16, 16)
+
+
+@pytest.mark.parametrize("kind,t,s", [("cv", 4, 8), ("cv", 8, 8), ("dv", 8, 16)])
+def test_chunked_equals_one_pass(kind, t, s):
+    m = tiny(kind, t, s)
+    frames = np.random.default_rng(0).integers(0, 256, (1 + 5 * t, s, 2 * s, 3), dtype=np.uint8)
+    z_one = encode_video(m, frames)
+    z_chunk = encode_video(m, frames, chunk_frames=2 * t)
+    if kind == "dv":
+        assert torch.equal(z_one, z_chunk)
+    else:
+        torch.testing.assert_close(z_chunk, z_one, atol=1e-5, rtol=1e-5)
+    # decoding: compare floats before the uint8 rounding
+    m.streaming(True)
+    parts = [m.decode(z_one.narrow(-3 if kind == "dv" else 2, a, n)) for a, n in ((0, 3), (3, 2), (5, 1))]
+    m.streaming(False)
+    torch.testing.assert_close(torch.cat(parts, 2), m.decode(z_one), atol=1e-5, rtol=1e-5)
+    v = decode_video(m, z_one, chunk_frames=2 * t)
+    assert v.shape == (1, 1 + 5 * t, s, 2 * s, 3)
+
+
+def test_any_length_and_size_round_trip_shapes():
+    m = tiny("cv", 4, 8)
+    frames = np.random.default_rng(1).integers(0, 256, (11, 30, 45, 3), dtype=np.uint8)  # not 1+4k, not /8
+    z = encode_video(m, frames)
+    assert tuple(z.shape) == (1, 4, 4, 4, 6)  # padded to 13 frames, 32x48
+    assert decode_video(m, z, frames=11, height=30, width=45).shape == (1, 11, 30, 45, 3)
+
+
+def test_tiling_blend_is_exact_for_local_maps():
+    x = torch.randn(1, 2, 3, 40, 56)
+    torch.testing.assert_close(_tiled(lambda p: p, x, 16, 4, 1.0, 1.0), x)
+    up = _tiled(lambda p: p.repeat_interleave(2, -1).repeat_interleave(2, -2), x, 16, 4, 1.0, 2.0)
+    torch.testing.assert_close(up, x.repeat_interleave(2, -1).repeat_interleave(2, -2))
+    m = tiny("cv", 4, 8)
+    frames = np.random.default_rng(2).integers(0, 256, (1, 48, 64, 3), dtype=np.uint8)
+    z_tiled = encode_video(m, frames, tile=32)
+    assert z_tiled.shape == encode_video(m, frames).shape
+    assert decode_video(m, z_tiled, tile=32).shape == (1, 1, 48, 64, 3)
+
+
+def test_fsq_round_trip_and_gradient():
+    q = FSQ((3, 4, 5))
+    assert q.codebook_size == 60
+    idx = torch.arange(60).view(1, 60)
+    codes = q.indices_to_codes(idx)
+    assert codes.shape == (1, 3, 60) and codes.abs().max() <= 1
+    assert torch.equal(q.codes_to_indices(codes), idx)
+    assert len({tuple(c) for c in codes[0].T.tolist()}) == 60  # every index its own code
+    z = torch.randn(2, 3, 5, 7, requires_grad=True)
+    out, ind = q(z)
+    assert ind.shape == (2, 5, 7) and ind.min() >= 0 and ind.max() < 60
+    assert torch.equal(q.indices_to_codes(ind), out.detach())
+    out.sum().backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0
+    m = tiny("dv", 4, 8)
+    x = torch.rand(1, 3, 5, 16, 16) * 2 - 1
+    tok = m.encode(x)
+    assert tok.dtype == torch.int64 and tok.shape == (1, 2, 2, 2)
+    assert m.decode(tok).shape == x.shape
+
+
+def test_save_load_round_trip(tmp_path):
+    m = tiny("cv", 4, 8)
+    m.latent_mean.fill_(0.5)
+    m.latent_std.fill_(2.0)
+    m.save_pretrained(tmp_path / "tok")
+    m2 = CausalVideoTokenizer.from_pretrained(tmp_path / "tok")
+    assert m2.cfg == m.cfg
+    x = torch.rand(1, 3, 5, 16, 16) * 2 - 1
+    torch.testing.assert_close(m2.encode(x), m.encode(x))
+    assert float(m2.latent_std[0]) == 2.0
+
+
+def test_bad_inputs(tmp_path):
+    m = tiny("cv", 4, 8)
+    with pytest.raises(WorldsmithError, match="1 \\+ k\\*4"):
+        m.encode(torch.zeros(1, 3, 4, 16, 16))
+    with pytest.raises(WorldsmithError, match="multiples of 8"):
+        m.encode(torch.zeros(1, 3, 5, 12, 16))
+    with pytest.raises(WorldsmithError, match="channels"):
+        m.encode(torch.zeros(1, 1, 5, 16, 16))
+    with pytest.raises(WorldsmithError, match="latent"):
+        m.decode(torch.zeros(1, 3, 2, 2, 2))
+    d = tiny("dv", 4, 8)
+    with pytest.raises(WorldsmithError, match="indices"):
+        d.decode(torch.zeros(1, 2, 2, 2))
+    with pytest.raises(WorldsmithError, match="indices must lie"):
+        d.decode(torch.full((1, 2, 2, 2), 60))
+    with pytest.raises(WorldsmithError, match="preset"):
+        preset("cv4x9x8-tiny")
+    with pytest.raises(WorldsmithError, match="size"):
+        preset("cv4x8x8-huge")
+    with pytest.raises(WorldsmithError, match="not found"):
+        CausalVideoTokenizer.from_pretrained(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(WorldsmithError, match="missing config.json"):
+        CausalVideoTokenizer.from_pretrained(tmp_path / "empty")
+    with pytest.raises(WorldsmithError, match="frames"):
+        encode_video(m, np.zeros((5, 16, 16), np.uint8))
+    with pytest.raises(WorldsmithError, match="--tile"):
+        encode_video(m, np.zeros((5, 16, 16, 3), np.uint8), tile=12)
+    with pytest.raises(WorldsmithError, match="--chunk-frames"):
+        encode_video(m, np.zeros((5, 16, 16, 3), np.uint8), chunk_frames=2)
