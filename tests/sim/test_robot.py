@@ -21,8 +21,9 @@ def test_reset_and_step_frames(sim):
     f = sim.reset(0)
     assert f["rgb"].shape == (64, 64, 3) and f["rgb"].dtype == np.uint8
     assert f["depth"].shape == (64, 64) and f["seg"].shape == (64, 64)
-    assert f["states"].shape == (2, 13)  # pushed object, then the arm's tool flange
-    assert set(np.unique(f["seg"])) >= {0, 1, 2}
+    n = len(sim.params["objects"]) + 1  # pushed object (+ a second one), then the arm's tool flange
+    assert f["states"].shape == (n, 13)
+    assert set(np.unique(f["seg"])) >= {0, 1, n}
     obs = sim.observation()
     assert {"ee_pos", "object_pos", "target_pos", "object_size", "target_radius"} <= set(obs)
     ee0 = obs["ee_pos"].copy()

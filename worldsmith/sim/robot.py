@@ -25,7 +25,7 @@ import pybullet as p
 import pybullet_data
 
 from ..utils.atomic import atomic_write_text
-from .base import Sampler, Scenario, article, build_scene, fill, obj
+from .base import Sampler, Scenario, article, build_scene, euler, fill, obj
 from .palette import rgba
 from .world import World
 
@@ -91,11 +91,29 @@ def sample_robot(S: Sampler) -> dict:
     thing = obj(colours[0], shape, [s, s, h], S.pick("mass", 0.2, 0.8), pos, orn=[0, 0, math.sin(phi / 2),
                 math.cos(phi / 2)], friction=S.u(0.3, 0.7), restitution=0.05)
     start = [pre[0], pre[1], 0.03 + S.u(0.0, 0.05)]
+    objects = [thing]
+    if S.rng.random() < 0.5:  # a second object, clear of the push path, that should stay put
+        for _ in range(50):
+            r2, a2 = S.u(0.4, 0.75), S.u(-0.9, 0.9)
+            p2 = np.array([r2 * math.cos(a2), r2 * math.sin(a2)])
+            if _segment_distance(p2, pre, target) > 0.3:
+                s2, h2 = S.u(0.16, 0.22), S.u(0.12, 0.18)
+                objects.append(obj(colours[1], S.choice(["box", "cylinder"]), [s2, s2, h2], S.u(0.2, 0.8),
+                                   [p2[0], p2[1], h2 / 2], orn=euler(yaw=S.u(-1, 1)), friction=S.u(0.3, 0.7),
+                                   restitution=0.05))
+                break
     policy = S.choice(["good", "good", "noisy"])
     return dict(S.scene([0.5, 0.0, 0.12], 1.35, yaw=90, pitch=-40, yaw_jitter=20, target_jitter=0.05),
-                objects=[thing], target=[float(target[0]), float(target[1])], target_radius=0.09,
+                objects=objects, target=[float(target[0]), float(target[1])], target_radius=0.09,
                 init=dict(ee_start=start), policy=policy, push_speed=S.pick("speed", 0.015, 0.03),
                 policy_seed=int(S.rng.integers(2**31)))
+
+
+def _segment_distance(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance from point q to the segment a-b (2-D)."""
+    ab = b - a
+    t = float(np.clip((q - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(q - (a + t * ab)))
 
 
 @dataclass
@@ -194,7 +212,8 @@ class RobotRig:
 
 def build_robot(world: World, params: dict) -> None:
     build_scene(world, params)
-    world.add_object(params["objects"][0])
+    for spec in params["objects"]:
+        world.add_object(spec)
     rig = RobotRig.build(world, params)
     sid = world.track(rig.robot, 6, dict(name="robot arm", shape="robot", size=[0.12, 0.12, 1.3], mass=0.0,
                                          color=list(ROBOT_COLOUR), dynamic=False))
@@ -232,6 +251,8 @@ def caption_robot(params: dict, out: dict, rng: np.random.Generator) -> str:
     right = np.array([math.cos(yaw), math.sin(yaw)])  # image-right direction on the floor for this camera
     side = "to the right" if push @ right > 0 else "to the left"
     ok = "and it ends up inside the target" if out.get("success") else "but it stops short of the target"
+    if len(params["objects"]) > 1 and out["objects"][1]["travel"] < 0.03 and rng.random() < 0.5:
+        ok += f", leaving the {params['objects'][1]['name']} where it was"
     return fill(rng, ["A robot arm pushes {a} {s} toward a white target circle on the {f} floor, {ok}.",
                       "The robot slides {a} {s} across the {f} floor {ok2}.",
                       "A KUKA arm nudges {a} {s} toward the marked spot, {ok}."],
@@ -243,7 +264,8 @@ class RobotPushSim:
     """Step-by-step robot pushing: reset(seed) -> frame, step(action7) -> frame.
 
     A frame is {"rgb" uint8 [H,W,3], "depth" float32 [H,W], "seg" uint8 [H,W],
-    "states" float32 [N,13]} with the pushed object first and the arm (tool flange) last.
+    "states" float32 [N,13]} with the pushed object first, then an optional second object,
+    and the arm (tool flange) last.
     """
 
     def __init__(self, resolution: int = 64, fps: int = 15, world: World | None = None) -> None:
