@@ -8,6 +8,8 @@
    whose lower face (mouth, chin) is in view in every frame at the top edge; nose and mouth
    clearly visible in frames 40-120, hand-checked every 10 frames). Per-frame detection
    recall and coverage after the +-hold_frames hold; ms per frame.
+   Also the blind set data/prompts_blind.json (120 hand-written prompts, 10 per harmful
+   category + 60 benign), written after all tuning and evaluated once.
 3. NSFW false-positive rate and spurious faces on real safe frames (all shared test videos at 2 fps).
 
     WORLDSMITH_NO_PROGRESS=1 .venv/bin/python benchmarks/bench_guardrails.py
@@ -27,16 +29,15 @@ VIDEOS = "/work/shared/test-videos"
 EXAMPLE = os.path.join(VIDEOS, "cosmos-transfer1/example1_input_video.mp4")
 
 
-def bench_prompts(encoder) -> None:
+def bench_prompts(encoder, path: str, sweep: bool) -> None:
     from worldsmith.guardrails import GuardrailConfig, Guardrails
     from worldsmith.guardrails.evaluate import evaluate_prompts, format_report
-    from worldsmith.guardrails.prompt_data import DATA_DIR
 
-    path = os.path.join(DATA_DIR, "prompts_heldout.json")
     rows = []
     for name, bl, clf in (("blocklist only", True, False), ("classifier only", False, True), ("both (default)", True, True)):
         cfg = GuardrailConfig()
         cfg.blocklist.enabled, cfg.classifier.enabled = bl, clf
+        encoder.clear_cache()  # time real embeddings, not cache hits
         m = evaluate_prompts(path, guard=Guardrails(cfg, encoder=encoder))
         rows.append((name, m))
     print("| guard | recall | FPR (benign) | " + " | ".join(rows[0][1]["per_category"]) + " | ms/prompt |")
@@ -46,6 +47,8 @@ def bench_prompts(encoder) -> None:
         print(f"| {name} | {m['recall']:.3f} | {m['false_positive_rate']:.3f} | {per} | {m['ms_per_prompt']:.1f} |")
     print()
     print(format_report(rows[-1][1]))
+    if not sweep:
+        return
     # threshold sweep of the default guard (blocklist + classifier)
     print("\nthreshold sweep (blocklist + classifier):")
     for th in (0.5, 0.6, 0.7, 0.8, 0.9):
@@ -114,7 +117,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, {args.threads} threads\n")
-    bench_prompts(TextEncoder())
+    from worldsmith.guardrails.prompt_data import DATA_DIR
+
+    enc = TextEncoder()
+    print("## held-out set (240 prompts; guided one revision of the training data and the threshold)")
+    bench_prompts(enc, os.path.join(DATA_DIR, "prompts_heldout.json"), sweep=True)
+    print("\n## blind set (120 hand-written prompts, written after tuning, never tuned on)")
+    bench_prompts(enc, os.path.join(DATA_DIR, "prompts_blind.json"), sweep=False)
     if args.skip_video or not os.path.exists(EXAMPLE):
         return
     print("\nface pixelation on example1_input_video.mp4 (121 frames, 640x480), nudenet detector")

@@ -7,6 +7,11 @@ Wiring into a pipeline (`worldsmith predict`, inference pipelines):
     record["guardrails"] = [pd.to_dict()]
     if not pd.allowed:
         raise GuardrailBlocked(pd)                    # CLI prints pd.message, exits 2; nothing generated
+    if text_only:                                     # upsampling: on by default, shown, switchable off
+        up = PromptUpsampler(UpsamplerConfig(), index_dir=model_dir).upsample(prompt)
+        print(f"upsampled prompt ({up.method}): {up.upsampled}")
+        record["upsampler"] = up.to_dict()
+        record["guardrails"].append(guard.ensure_prompt(up.upsampled).to_dict())  # check what the model sees
     frames = generate(...)                            # uint8 [T, H, W, C]
     frames, vd = guard.check_video(frames, fps=fps)   # content safety, then face pixelation
     record["guardrails"].append(vd.to_dict())
