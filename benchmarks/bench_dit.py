@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--samplers", default="euler,dpmpp_2m,heun")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--text-len", type=int, default=32)
+    ap.add_argument("--train-batch", type=int, default=4, help="batch of the timed training step (0 = skip)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -57,6 +58,29 @@ def main() -> None:
             med = statistics.median(times)
             print(f"| {shape[1]}x{'x'.join(map(str, thw))} | {tokens} | {sampler} | {calls} | {med:.2f} "
                   f"| {med / calls:.3f} |", flush=True)
+
+
+    if args.train_batch:
+        bench_train(den, args)
+
+
+def bench_train(den: Denoiser, args) -> None:
+    """Seconds per optimiser step (loss + backward + AdamW) on 16x9x16x16 latents."""
+    D = den.net.cfg.text_dim
+    x0 = torch.randn(args.train_batch, den.net.cfg.in_channels, 9, 16, 16)
+    cond = {"text": torch.randn(args.train_batch, args.text_len, D)}
+    opt = torch.optim.AdamW(den.parameters(), lr=1e-4)
+    den.train()
+    times = []
+    for i in range(4):
+        t0 = time.perf_counter()
+        loss, _ = den.loss(x0, cond)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i:  # first step warms up
+            times.append(time.perf_counter() - t0)
+    print(f"\ntraining step, batch {args.train_batch} x 16x9x16x16: {statistics.median(times):.2f} s/step")
 
 
 if __name__ == "__main__":
