@@ -62,10 +62,13 @@ def open_video(path: str | os.PathLike):
     except av.error.FFmpegError as e:
         raise VideoError(f"cannot open video (not a video file, or truncated/corrupt): {p} "
                          f"({ffmpeg_message(e)})") from None
-    if not container.streams.video:
+    # cover art in audio files / thumbnails in MP4s are "attached picture" streams, not video
+    streams = [s for s in container.streams.video
+               if not (s.disposition & av.stream.Disposition.attached_pic)]
+    if not streams:
         container.close()
         raise VideoError(f"not a video file (no video stream found): {p}")
-    return container, container.streams.video[0]
+    return container, streams[0]
 
 
 @functools.lru_cache(maxsize=64)
