@@ -35,6 +35,7 @@ def test_items_hold_the_sampled_frames_and_arrays(dataset_dir):
     for it in items:
         i, start = int(it["key"].split("-")[1]), it["start"]
         assert it["video"].dtype == torch.float32 and it["video"].shape == (3, 4, 16, 16)
+        assert it["video"].is_contiguous()
         assert -1 <= it["video"].min() and it["video"].max() <= 1
         idx = start + 3 * np.arange(4)
         # channel 0 of frame j of clip i is 10*j + i (lossless), so the window is exact

@@ -202,8 +202,11 @@ class ClipDataset(IterableDataset):
         window = frames[idx]  # uint8 [num_frames, H, W, C]
         if self.size is not None and window.shape[1:3] != self.size:
             window = resize_cover_crop(window, self.size)
-        video = torch.from_numpy(np.ascontiguousarray(window)).float().div_(127.5).sub_(1.0)
-        video = rearrange(video, "t h w c -> c t h w")
+        # in numpy (single-threaded): torch's threaded elementwise ops stall on a busy CPU
+        video = rearrange(window, "t h w c -> c t h w").astype(np.float32, order="C")  # [C, T, H, W]
+        video /= 127.5
+        video -= 1.0
+        video = torch.from_numpy(video)
         item = {"video": video, "caption": clip["caption"], "key": key,
                 "fps": clip["fps"] / self.stride, "start": start}
         for name in self.arrays:
