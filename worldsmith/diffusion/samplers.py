@@ -7,8 +7,8 @@ the variance-exploding space `x = x0 + sigma * eps` (both EDM and rectified flow
 expressed there by `Denoiser`). `x` starts as `sigmas[0] * noise`; `sigmas` is decreasing
 and ends at 0. The probability-flow ODE is dx/dsigma = (x - D(x, sigma)) / sigma.
 `callback` receives {"i", "x", "sigma", "sigma_next", "denoised"} after each step.
-`generator` seeds any noise a sampler adds (the deterministic ones here add none; it keeps
-the signature uniform for stochastic samplers).
+`generator` seeds the noise a stochastic sampler adds (`euler_ancestral`); the ODE samplers
+ignore it, keeping one signature for all.
 """
 
 from __future__ import annotations
@@ -106,10 +106,36 @@ def sample_dpmpp_2m(model_fn: ModelFn, x: torch.Tensor, sigmas: torch.Tensor, *,
     return x
 
 
+@torch.no_grad()
+def sample_euler_ancestral(model_fn: ModelFn, x: torch.Tensor, sigmas: torch.Tensor, *,
+                           extra_args: dict | None = None, callback=None,
+                           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Ancestral Euler (stochastic): step down to sigma_down, then add fresh noise sigma_up.
+
+    sigma_up^2 + sigma_down^2 = sigma_next^2, with sigma_up the DDPM posterior std (eta = 1).
+    Noise comes from `generator` (drawn on its device), so a seed fixes the sample.
+    """
+    extra_args = extra_args or {}
+    s_in = x.new_ones(x.shape[0])
+    for i in _steps(sigmas, "euler_a"):
+        denoised = model_fn(x, sigmas[i] * s_in, **extra_args)
+        s, s_next = sigmas[i], sigmas[i + 1]
+        sigma_up = torch.minimum(s_next, (s_next ** 2 * (s ** 2 - s_next ** 2) / s ** 2).sqrt())
+        sigma_down = (s_next ** 2 - sigma_up ** 2).sqrt()
+        x = x + (x - denoised) / s * (sigma_down - s)
+        if s_next > 0:
+            gen_device = generator.device if generator is not None else x.device
+            noise = torch.randn(x.shape, generator=generator, device=gen_device, dtype=x.dtype).to(x.device)
+            x = x + noise * sigma_up
+        _callback(callback, i, x, sigmas, denoised)
+    return x
+
+
 SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
     "euler": sample_euler,
     "heun": sample_heun,
     "dpmpp_2m": sample_dpmpp_2m,
+    "euler_ancestral": sample_euler_ancestral,
 }
 
 
