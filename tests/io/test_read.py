@@ -147,7 +147,7 @@ def test_time_range_fps_sampling_and_max_frames(videos):
     assert np.allclose(np.diff(s.timestamps), 1 / 6)
     # sampling above the source rate never duplicates frames
     up = read_video(path, fps=100, end_s=1.0, size=(24, 42))
-    assert up.indices.tolist() == list(range(24))
+    assert up.indices.tolist() == list(range(24)) and up.fps == 24
     few = read_video(path, fps=1, max_frames=3, size=(24, 42))
     assert few.indices.tolist() == [0, 24, 48]
 

@@ -125,3 +125,28 @@ def test_variable_frame_rate_writing(tmp_path, synth):
         with VideoWriter(tmp_path / "bad.mp4", 16) as w:
             w.write(frames[:2], timestamps=[0.5])
     assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_container_follows_extension(tmp_path, synth):
+    frames = synth.frames(6)
+    for ext in ("mov", "mkv", "m4v"):
+        p = tmp_path / f"clip.{ext}"
+        write_video(p, frames, 12, lossless=True)
+        assert np.array_equal(read_video(p).frames, frames)
+        assert probe_video(p).num_frames == 6
+    with pytest.raises(VideoError, match="unsupported output extension '.avi'"):
+        write_video(tmp_path / "clip.avi", frames, 12)
+    assert not (tmp_path / "clip.avi").exists()
+    assert sorted(os.listdir(tmp_path)) == ["clip.m4v", "clip.mkv", "clip.mov"]
+
+
+def test_read_image_16_bit(tmp_path):
+    from PIL import Image
+
+    from worldsmith.io import read_image
+
+    depth = (np.arange(20 * 30, dtype=np.uint16).reshape(20, 30) * 100)
+    Image.fromarray(depth).save(tmp_path / "d16.png")
+    img = read_image(tmp_path / "d16.png")
+    assert img.shape == (1, 20, 30, 3)
+    assert np.array_equal(img[0, ..., 0], (depth >> 8).astype(np.uint8))  # scaled, not clipped at 255

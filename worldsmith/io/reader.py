@@ -347,7 +347,9 @@ def read_video(path: str | os.PathLike, *, start_s: float | None = None, end_s: 
         return _stack(p, items, _average_fps(p))
     items = list(iter_frames(p, start_s=start_s, end_s=end_s, fps=fps, size=size, crop=crop,
                              max_frames=max_frames, autorotate=autorotate))
-    return _stack(p, items, fps if fps is not None else _average_fps(p))
+    avg = _average_fps(p)
+    # sampling never duplicates frames, so asking for more than the source has gives the source rate
+    return _stack(p, items, min(fps, avg) if fps is not None and avg else (fps or avg))
 
 
 def _average_fps(path: str) -> float:
@@ -394,7 +396,7 @@ def read_image(path: str | os.PathLike, *, size: Size | None = None, crop=None) 
     try:
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im)
-            arr = np.asarray(im.convert("RGB"))
+            arr = _image_rgb(im)
     except UnidentifiedImageError:
         raise VideoError(f"not an image file (format not recognised): {p}") from None
     except (OSError, ValueError, SyntaxError) as e:
@@ -408,6 +410,15 @@ def read_image(path: str | os.PathLike, *, size: Size | None = None, crop=None) 
     if crop is not None:
         frames = center_crop(frames, crop)
     return np.ascontiguousarray(frames)
+
+
+def _image_rgb(im) -> np.ndarray:
+    """A PIL image as uint8 RGB [H, W, 3]; 16-bit greyscale keeps its top 8 bits (not clipped)."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        a = (np.clip(a, 0, 65535) >> 8).astype(np.uint8) if a.max(initial=0) > 255 else a.astype(np.uint8)
+        return np.repeat(a[..., None], 3, axis=-1)
+    return np.asarray(im.convert("RGB"))
 
 
 def _is_still_image(path: str) -> bool:

@@ -18,6 +18,8 @@ from ..utils.atomic import atomic_path
 from .errors import VideoError, ffmpeg_message
 from .transforms import check_frames
 
+_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
 # BT.709 / limited ("tv") range, as FFmpeg's enum values (AVColorSpace etc.)
 _BT709 = 1
 _TV_RANGE = 1
@@ -64,8 +66,19 @@ class VideoWriter:
         self._container = None
         self._stream = None
         self._count = 0
+        self._fmt = self._format()  # validate the extension before creating anything
 
     # -- lifecycle
+    def _format(self) -> str:
+        """Container from the file name: MP4 (default), MOV or Matroska; H.264 fits all three."""
+        if not isinstance(self.target, (str, os.PathLike)):
+            return "mp4"
+        ext = os.path.splitext(os.fspath(self.target))[1].lower()
+        if ext not in _FORMATS:
+            raise VideoError(f"{self.name}: unsupported output extension {ext!r} "
+                             f"(use {', '.join(sorted(_FORMATS))}; write_gif for .gif)")
+        return _FORMATS[ext]
+
     def __enter__(self) -> "VideoWriter":
         if isinstance(self.target, (str, os.PathLike)):
             self._atomic = atomic_path(self.target)
@@ -76,8 +89,8 @@ class VideoWriter:
 
         try:
             # faststart (index first, for streaming) needs to re-open the output by name
-            opts = {"movflags": "+faststart"} if isinstance(out, str) else {}
-            self._container = av.open(out, mode="w", format="mp4", options=opts)
+            opts = {"movflags": "+faststart"} if isinstance(out, str) and self._fmt != "matroska" else {}
+            self._container = av.open(out, mode="w", format=self._fmt, options=opts)
         except av.error.FFmpegError as e:
             self._abort()
             raise VideoError(f"cannot create video {self.name}: {ffmpeg_message(e)}") from None
@@ -189,6 +202,7 @@ def write_video(path: str | os.PathLike, frames, fps: float, *, quality: int = 1
 
     `quality` is the x264 CRF (0..51, lower is better; 18 is visually lossless). With
     `lossless=True` the file is RGB H.264 at QP 0 and decodes to exactly `frames`.
+    The container follows the extension: .mp4/.m4v (default), .mov or .mkv.
     """
     a = check_frames(frames)
     with VideoWriter(path, fps, quality=quality, lossless=lossless, preset=preset) as w:
