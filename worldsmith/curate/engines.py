@@ -3,7 +3,8 @@
 - `local`: a pool of worker processes (all cores by default, one video per worker at a
   time, each video streamed, so memory is bounded by workers x one clip).
 - `ray`: a pool of Ray actors (each loads the captioner/embedder once), so the same stages
-  scale to a cluster; uses the running Ray instance or starts a local one.
+  scale to a cluster: it uses an already initialised Ray, else joins $RAY_ADDRESS, else
+  starts a local instance. Inputs and OUT must be on storage every node sees.
 
 Both yield results as videos finish; the job sorts them, so output does not depend on
 the engine or on completion order.
@@ -67,8 +68,19 @@ def _ray():
 def run_ray(tasks: list[Task], cfg: CurateConfig, work_dir: str) -> Iterator[dict]:
     """Process `tasks` on a pool of Ray actors (one per CPU of the Ray instance); yield results."""
     ray = _ray()
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started and os.environ.get("RAY_ADDRESS"):  # join the cluster the user points at
+        ray.init(log_to_driver=False)
+    elif started:  # a local instance for this job
         ray.init(num_cpus=cfg.workers or None, include_dashboard=False, log_to_driver=False)
+    try:
+        yield from _ray_pool(ray, tasks, cfg, work_dir)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_pool(ray, tasks: list[Task], cfg: CurateConfig, work_dir: str) -> Iterator[dict]:
     from ray.util import ActorPool
 
     @ray.remote(num_cpus=1)

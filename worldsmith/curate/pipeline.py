@@ -12,6 +12,7 @@ the reports. Every step is resumable: finished videos are skipped, finished shar
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import logging
 import os
@@ -77,18 +78,25 @@ def _check_config(cfg: CurateConfig) -> None:
 
 def _run_videos(tasks, cfg, work_dir, engine, results, t_start):
     """Run the engine with a progress bar: videos, clips kept/dropped, hours of video per hour."""
+    from .filters import stage_of
+
     bar = progress(total=len(tasks), desc="curate", unit="video")
-    kept = dropped = 0
-    hours = 0.0
+    kept, failed, hours = 0, 0, 0.0
+    drops: collections.Counter = collections.Counter()
     try:
         for res in get_engine(engine)(tasks, cfg, work_dir):
             results[res["vid"]] = res
-            clips = res.get("clips", [])
-            k = sum(1 for c in clips if not c["drop_reasons"])
-            kept, dropped = kept + k, dropped + len(clips) - k + len(res.get("dropped_shots", []))
+            failed += res["status"] != "ok"
+            drops["shots"] += len(res.get("dropped_shots", []))
+            for c in res.get("clips", []):
+                if c["drop_reasons"]:
+                    drops[stage_of(c["drop_reasons"][0])] += 1
+                else:
+                    kept += 1
             hours += res.get("duration", 0.0) / 3600
             rate = hours / max((time.time() - t_start) / 3600, 1e-9)
-            bar.set_postfix_str(f"clips kept {kept} dropped {dropped}, {rate:.1f} h video/h")
+            dropped = " ".join(f"{k} {v}" for k, v in sorted(drops.items()) if v)
+            bar.set_postfix_str(f"bad {failed}, clips kept {kept}, dropped: {dropped or 0}; {rate:.1f} h video/h")
             bar.update(1)
             if res["status"] != "ok":
                 log.warning("skipped %s: %s", res["video"], res.get("reason"))

@@ -139,7 +139,8 @@ def process_video(path: str, vid: str, cfg: CurateConfig, work_dir: str) -> dict
         for i, span in enumerate(spans):
             key = f"{vid}-{i:04d}"
             try:
-                pending.append(_clip(path, key, span, info, vdir, cfg, embedder))
+                rec, frames = _clip(path, key, span, info, vdir, cfg, embedder)
+                pending.append((rec, [] if rec["drop_reasons"] else frames))  # dropped: no caption needed
             except WorldsmithError as e:
                 res["clip_failures"].append({"key": key, **span, "reason": str(e)})
             if sum(1 for r, _ in pending if not r["drop_reasons"]) >= cfg.captions.batch_size:
