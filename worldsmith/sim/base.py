@@ -46,6 +46,7 @@ class Sampler:
         self.ood_axis = OOD_AXES[int(rng.integers(len(OOD_AXES)))] if ood else None
 
     def u(self, lo: float, hi: float) -> float:
+        """Uniform float in [lo, hi)."""
         return float(self.rng.uniform(lo, hi))
 
     def pick(self, kind: str, lo: float, hi: float) -> float:
@@ -60,9 +61,11 @@ class Sampler:
         return int(self.rng.integers(lo, hi + 1))
 
     def choice(self, options):
+        """One element of a sequence."""
         return options[int(self.rng.integers(len(options)))]
 
     def sign(self) -> float:
+        """+1.0 or -1.0 with equal probability."""
         return 1.0 if self.rng.random() < 0.5 else -1.0
 
     def scene(self, target, distance, yaw=0.0, pitch=-15.0, **jitter) -> dict:
@@ -74,6 +77,7 @@ class Sampler:
                     ood_axis=self.ood_axis)
 
     def colours(self, n: int) -> list[str]:
+        """`n` distinct object colour names."""
         return sample_object_colours(self.rng, n)
 
 
@@ -161,7 +165,8 @@ def outcome(world: World, params: dict, states: np.ndarray) -> dict:
         z_axis_z = 1 - 2 * (s1[3] ** 2 + s1[4] ** 2)  # world z of the body's local z axis
         per.append(dict(name=o.spec["name"], floor_impacts=world.impacts(o.body, floor),
                         travel=float(np.linalg.norm(s1[:2] - s0[:2])), dx=float(s1[0] - s0[0]),
-                        drop=float(s0[2] - s1[2]), rise=float(states[:, i, 2].max() - s0[2]), tilt_deg=float(math.degrees(math.acos(np.clip(z_axis_z, -1, 1)))),
+                        drop=float(s0[2] - s1[2]), rise=float(states[:, i, 2].max() - s0[2]),
+                        tilt_deg=float(math.degrees(math.acos(np.clip(z_axis_z, -1, 1)))),
                         speed_end=float(np.linalg.norm(s1[7:10]))))
     return dict(objects=per, first_contact=world.first_contacts())
 
@@ -171,6 +176,7 @@ NUMBER_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "ei
 
 
 def count_word(n: int) -> str:
+    """3 -> 'three' (digits beyond ten)."""
     return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
 
 
@@ -180,6 +186,7 @@ def times(n: int) -> str:
 
 
 def article(phrase: str) -> str:
+    """'red ball' -> 'a red ball', 'orange cube' -> 'an orange cube'."""
     return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
 
 

@@ -8,6 +8,7 @@ from ..cli import add_group
 
 
 def register(sub) -> None:
+    """Add the `sim` group: `list` and `generate`."""
     g = add_group(sub, "sim", "physics simulator: ground-truth video of physical events")
 
     p = g.add_parser("list", help="list the scenarios", description="List the simulator's scenarios.")
@@ -35,6 +36,7 @@ def register(sub) -> None:
 
 
 def cmd_list(args) -> int:
+    """`worldsmith sim list`: scenario names and summaries."""
     from .clip import scenario_table
 
     table = scenario_table()
@@ -48,6 +50,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    """`worldsmith sim generate`: simulate clips into a dataset; prints a JSON summary."""
     from .generate import generate_dataset
 
     summary = generate_dataset(args.out, args.scenario or "all", num_clips=args.num_clips,

@@ -33,6 +33,7 @@ class SimClip:
 
     @property
     def num_frames(self) -> int:
+        """T, the number of frames."""
         return int(self.rgb.shape[0])
 
 
@@ -49,6 +50,7 @@ def scenario_names() -> list[str]:
 
 
 def get_scenario(name: str) -> Scenario:
+    """The scenario table row for `name`, or a WorldsmithError listing the known names."""
     table = scenario_table()
     if name not in table:
         raise WorldsmithError(f"--scenario {name!r}: unknown scenario (known: {', '.join(table)})")

@@ -19,6 +19,7 @@ from .world import World
 
 # ---- 5. pendulum knocking a block ---------------------------------------------------------
 def sample_pendulum(S: Sampler) -> dict:
+    """A bob on a rod released at 35-75 degrees, swinging into a block on the floor."""
     colours = S.colours(2)
     length, s_bob = S.u(0.8, 1.2), S.pick("size", 0.35, 0.5)
     pivot = [0.0, 0.0, length + s_bob / 2 + 0.06]
@@ -33,6 +34,7 @@ def sample_pendulum(S: Sampler) -> dict:
 
 
 def build_pendulum(world: World, params: dict) -> None:
+    """Bob (with its rod drawn rigidly) pinned to a pivot by a point-to-point constraint, then the block."""
     build_scene(world, params)
     bob, block = params["objects"]
     pivot, L, angle = np.array(params["pivot"]), bob["rod_length"], params["init"]["angle"]
@@ -56,6 +58,7 @@ def build_pendulum(world: World, params: dict) -> None:
 
 
 def caption_pendulum(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """The swing and whether the block was struck or knocked over."""
     bob, block = params["objects"]
     hit = out["first_contact"].get(2, -1) >= 0
     result = ("knocks over the " if out["objects"][1]["tilt_deg"] > 45 else "strikes the ") + block["name"]
@@ -70,6 +73,7 @@ def caption_pendulum(params: dict, out: dict, rng: np.random.Generator) -> str:
 
 # ---- 7. stable vs unstable stack ---------------------------------------------------------------
 def sample_stack(S: Sampler) -> dict:
+    """2-4 blocks stacked; the top one dropped onto them, centred (stable) or past the edge (unstable)."""
     n = S.int(2, 4)
     stable = bool(S.rng.random() < 0.5)
     colours = S.colours(n)
@@ -91,6 +95,7 @@ def sample_stack(S: Sampler) -> dict:
 
 
 def caption_stack(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """Whether the stack stood or which blocks fell (measured, not assumed)."""
     objs = params["objects"]
     top = objs[-1]["name"]
     fell = [s["name"] for s, o in zip(objs, out["objects"])
@@ -110,6 +115,7 @@ def caption_stack(params: dict, out: dict, rng: np.random.Generator) -> str:
 
 # ---- 8. dominoes ------------------------------------------------------------------------------
 def sample_dominoes(S: Sampler) -> dict:
+    """A ball rolling into a row of 3-6 dominoes."""
     n = S.int(3, 6)
     colours = S.colours(n + 1)
     h, w, t = S.pick("size", 0.55, 0.75), S.u(0.35, 0.45), S.u(0.1, 0.14)
@@ -127,6 +133,7 @@ def sample_dominoes(S: Sampler) -> dict:
 
 
 def caption_dominoes(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """How many dominoes were hit and how many fell."""
     n = params["n_dominoes"]
     ball = params["objects"][0]["name"]
     fallen = sum(o["tilt_deg"] > 45 for o in out["objects"][1:])
@@ -140,6 +147,7 @@ def caption_dominoes(params: dict, out: dict, rng: np.random.Generator) -> str:
 
 # ---- 9. seesaw hit by a dropped weight ----------------------------------------------------------
 def sample_seesaw(S: Sampler) -> dict:
+    """A plank tilted on a fulcrum with a block on its low end and a weight dropped on its high end."""
     colours = S.colours(3)
     L, t, width, hf = S.u(2.0, 2.4), 0.08, 0.45, S.u(0.25, 0.35)
     alpha = math.asin(hf / (L / 2))  # left end rests on the floor
@@ -162,10 +170,11 @@ def sample_seesaw(S: Sampler) -> dict:
 
 
 def build_seesaw(world: World, params: dict) -> None:
+    """Fulcrum, the plank hinged by two pins on its axle, then the block and the weight."""
     build_scene(world, params)
     c = world.client
     plank = params["objects"][0]
-    hf, (L, width, t) = params["fulcrum_height"], plank["size"]
+    hf, width = params["fulcrum_height"], plank["size"][1]
     fulcrum = world.add_static("box", [0.12, width, hf - 0.01], [0, 0, (hf - 0.01) / 2],
                                color=FLOOR_COLOURS["dark grey"], name="fulcrum")
     body = world.add_object(plank)
@@ -179,6 +188,7 @@ def build_seesaw(world: World, params: dict) -> None:
 
 
 def caption_seesaw(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """What the dropped weight does to the block on the other end (by its highest rise)."""
     plank, block, weight = params["objects"]
     rise = out["objects"][1]["rise"]
     what = "is launched into the air" if rise > 0.3 else ("is tipped up" if rise > 0.05 else "barely moves")

@@ -22,6 +22,7 @@ def _build_objects(world: World, params: dict) -> None:
 
 # ---- 1. free fall with bounce -------------------------------------------------------------
 def sample_fall(S: Sampler) -> dict:
+    """1-3 objects (ball, cube, cylinder) dropped from 0.8-1.6 m with random restitution."""
     n = S.int(1, 3)
     colours = S.colours(n)
     xs = np.linspace(-0.75, 0.75, n) if n > 1 else np.zeros(1)
@@ -39,6 +40,7 @@ def sample_fall(S: Sampler) -> dict:
 
 
 def caption_fall(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """Describe the drop and the bounces counted per object."""
     parts = []
     for spec, o in zip(params["objects"], out["objects"]):
         k = o["floor_impacts"]
@@ -58,6 +60,7 @@ def caption_fall(params: dict, out: dict, rng: np.random.Generator) -> str:
 
 # ---- 2. projectile ------------------------------------------------------------------------
 def sample_projectile(S: Sampler) -> dict:
+    """One object thrown left or right at 25-60 degrees, landing and bouncing."""
     direction = S.sign()
     colour = S.colours(1)[0]
     shape = S.choice(["sphere", "sphere", "box"])
@@ -72,10 +75,12 @@ def sample_projectile(S: Sampler) -> dict:
 
 
 def caption_projectile(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """Direction of the throw and the bounces after landing."""
     spec, o = params["objects"][0], out["objects"][0]
     side = "right" if params["direction"] > 0 else "left"
     k = o["floor_impacts"]
-    after = {0: "and is still in the air", 1: "and lands without bouncing"}.get(k, f"and bounces {times(k - 1)} after landing")
+    after = {0: "and is still in the air", 1: "and lands without bouncing"}.get(
+        k, f"and bounces {times(k - 1)} after landing")
     return fill(rng, ["{a} is thrown to the {s} and lands on a {f} floor {after}.",
                       "Someone tosses {a} to the {s}; it flies in an arc over the {f} floor {after}.",
                       "{a} is launched toward the {s} {after} on the {f} ground."],
@@ -84,6 +89,7 @@ def caption_projectile(params: dict, out: dict, rng: np.random.Generator) -> str
 
 # ---- 3. two-body collision (1-D, head-on) ---------------------------------------------------
 def sample_collision(S: Sampler) -> dict:
+    """Two balls rolling head-on along x (the second resting or approaching), random mass ratio."""
     colours = S.colours(2)
     objects = []
     for i, (x, v) in enumerate([(-1.1, S.pick("speed", 1.2, 2.4)), (S.u(0.0, 0.5), -S.choice([0.0, S.u(0.3, 1.0)]))]):
@@ -97,6 +103,7 @@ def sample_collision(S: Sampler) -> dict:
 
 
 def caption_collision(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """Who hits whom, which is heavier, and what the first ball does after the impact."""
     a, b = params["objects"]
     moving = abs(b["linvel"][0]) > 1e-6
     heavier = a["name"] if a["mass"] > b["mass"] else b["name"]
@@ -111,6 +118,7 @@ def caption_collision(params: dict, out: dict, rng: np.random.Generator) -> str:
 
 # ---- 4. incline roll onto the floor -----------------------------------------------------------
 def sample_incline(S: Sampler) -> dict:
+    """A ball or cylinder released on a 15-30 degree ramp that ends on the floor."""
     scene = S.scene([0.0, 0, 0.5], 3.2, pitch=-10)
     theta = math.radians(S.u(15, 30))
     length = S.u(1.5, 1.9)
@@ -130,11 +138,13 @@ def sample_incline(S: Sampler) -> dict:
                restitution=S.u(0.1, 0.4), rolling_friction=S.u(0.0, 0.01))
     ramp = dict(length=length, thickness=0.1, width=0.8, angle_deg=math.degrees(theta),
                 center=(end - length / 2 * u - 0.05 * nrm).tolist(),
-                color_name=S.choice([c for c in ("brown", "slate", "dark grey", "beige") if c != scene["floor"]["color_name"]]))
+                color_name=S.choice([c for c in ("brown", "slate", "dark grey", "beige")
+                                     if c != scene["floor"]["color_name"]]))
     return dict(scene, objects=[spec], ramp=ramp)
 
 
 def build_incline(world: World, params: dict) -> None:
+    """Scene, the static ramp, then the rolling object."""
     from .palette import FLOOR_COLOURS
 
     build_scene(world, params)
@@ -146,6 +156,7 @@ def build_incline(world: World, params: dict) -> None:
 
 
 def caption_incline(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """The roll down the ramp onto the floor."""
     spec = params["objects"][0]
     deg = int(round(params["ramp"]["angle_deg"]))
     return fill(rng, ["{a} rolls down a {d}-degree ramp onto a {f} floor.",

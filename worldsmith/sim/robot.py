@@ -13,6 +13,7 @@ uses the same rig with a scripted policy from `policies.py` and records the acti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -43,6 +44,7 @@ _JR = [5.9, 4.2, 5.9, 4.2, 5.9, 4.2, 6.1]
 _REST = [0.0, 0.5, 0.0, -1.6, 0.0, 1.0, 0.0]
 
 
+@functools.lru_cache(maxsize=2)
 def robot_urdf(detailed: bool = False) -> str:
     """Path of the iiwa URDF from pybullet_data; by default a copy drawn with one box per link.
 
@@ -58,6 +60,7 @@ def robot_urdf(detailed: bool = False) -> str:
         text = f.read()
 
     def box(m: re.Match) -> str:
+        """A URDF <visual> box around the link's mesh vertices."""
         verts = np.array([[float(v) for v in line.split()[1:4]] for line in
                           open(os.path.join(mesh_dir, m.group(1) + ".obj"), encoding="utf-8") if line.startswith("v ")])
         lo, hi = verts.min(0), verts.max(0)
@@ -65,10 +68,11 @@ def robot_urdf(detailed: bool = False) -> str:
         return (f'<visual><origin rpy="0 0 0" xyz="{c[0]:.4f} {c[1]:.4f} {c[2]:.4f}"/><geometry>'
                 f'<box size="{s[0]:.4f} {s[1]:.4f} {s[2]:.4f}"/></geometry>')
 
-    text = re.sub(r'<visual>\s*<origin rpy="0 0 0" xyz="0 0 0"/>\s*<geometry>\s*<mesh filename="meshes/(link_\d)\.obj"/>'
-                  r'\s*</geometry>', box, text)
+    text = re.sub(r'<visual>\s*<origin rpy="0 0 0" xyz="0 0 0"/>\s*<geometry>\s*'
+                  r'<mesh filename="meshes/(link_\d)\.obj"/>\s*</geometry>', box, text)
     text = text.replace('filename="meshes/', f'filename="{mesh_dir}/')
-    out = os.path.join(tempfile.gettempdir(), f"worldsmith-iiwa-boxes-{hashlib.sha1(text.encode()).hexdigest()[:12]}.urdf")
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    out = os.path.join(tempfile.gettempdir(), f"worldsmith-iiwa-boxes-{digest}.urdf")
     if not os.path.isfile(out):
         atomic_write_text(out, text)
     return out
@@ -141,7 +145,7 @@ class RobotRig:
                          color=TARGET_COLOUR, name="target region")
         rig = cls(world, robot, np.array(params["target"]), params["target_radius"],
                   np.array(params["init"]["ee_start"], np.float64), np.array(DOWN))
-        for _ in range(20):  # settle the IK solution by resetting joints repeatedly
+        for _ in range(6):  # settle the IK solution by resetting joints repeatedly
             for j, q in enumerate(rig._ik()):
                 p.resetJointState(robot, j, q, physicsClientId=c)
         rig._drive()
@@ -171,7 +175,8 @@ class RobotRig:
         z_axis = np.asarray(p.getMatrixFromQuaternion(orn)).reshape(3, 3)[:, 2]
         flange = self.tip - TIP_OFFSET * z_axis
         return list(p.calculateInverseKinematics(self.robot, 6, flange.tolist(), orn, _LL, _UL, _JR, _REST,
-                                                 maxNumIterations=50, physicsClientId=self.world.client))
+                                                 maxNumIterations=20, residualThreshold=1e-4,
+                                                 physicsClientId=self.world.client))
 
     def _drive(self) -> None:
         p.setJointMotorControlArray(self.robot, list(range(7)), p.POSITION_CONTROL, targetPositions=self._ik(),
@@ -211,6 +216,7 @@ class RobotRig:
 
 
 def build_robot(world: World, params: dict) -> None:
+    """Scene, objects, the arm (tracked last, with its pusher rod) and the target marker."""
     build_scene(world, params)
     for spec in params["objects"]:
         world.add_object(spec)
@@ -233,6 +239,7 @@ class _ScriptedController:
         self.t = 0
 
     def act(self) -> np.ndarray:
+        """Choose this frame's action from the current observation and apply it."""
         a = self.rig.apply(self.policy(self.rig.observation()))
         self.t += 1
         if self.reached < 0 and self.rig.success():
@@ -240,10 +247,12 @@ class _ScriptedController:
         return a
 
     def summary(self) -> dict:
+        """Success and the first frame with the object inside the target."""
         return dict(success=self.rig.success(), success_frame=self.reached)
 
 
 def caption_robot(params: dict, out: dict, rng: np.random.Generator) -> str:
+    """Caption from the push direction in the image and whether the object reached the target."""
     thing = params["objects"][0]
     cam = params["camera"]
     push = np.array(params["target"]) - np.array(thing["pos"][:2])
@@ -300,10 +309,12 @@ class RobotPushSim:
         return self.frame()
 
     def frame(self) -> dict:
+        """Render the current state: rgb, depth, seg and object states."""
         rgb, depth, seg = self.world.render(self.resolution)
         return dict(rgb=rgb, depth=depth, seg=seg, states=self.world.states())
 
     def observation(self) -> dict:
+        """State dict for policies (see `RobotRig.observation`)."""
         return self.rig.observation()
 
     def object_state(self) -> np.ndarray:
@@ -311,9 +322,11 @@ class RobotPushSim:
         return self.world.states()[0]
 
     def success(self) -> bool:
+        """The pushed object's centre is inside the target region."""
         return self.rig.success()
 
     def close(self) -> None:
+        """Disconnect this simulator's pybullet connection."""
         self.world.close()
 
 

@@ -56,6 +56,7 @@ class Camera:
         return np.linalg.inv(view)[:3, 3]
 
     def to_meta(self) -> dict:
+        """The camera as JSON-ready meta (pose, intrinsics, view/projection matrices)."""
         view, proj = self.matrices()
         return dict(target=list(map(float, self.target)), distance=float(self.distance), yaw=float(self.yaw),
                     pitch=float(self.pitch), fov=self.fov, near=self.near, far=self.far,
@@ -197,6 +198,7 @@ class World:
         self.labels[body] = name
 
     def set_camera(self, camera: Camera) -> None:
+        """Use `camera` for every following render."""
         self.camera = camera
         self._view, self._proj = camera.matrices()
 
