@@ -143,15 +143,20 @@ def test_corrupt_clip_and_truncated_shard_are_skipped_with_a_warning(tmp_path, d
         cut = tar.getmember("clip-005.mp4").offset_data + 100
     shard2.write_bytes(shard2.read_bytes()[:cut])  # truncated inside clip-005's video
     os.remove(bad / "shards" / "shard-000003.tar")
+    shard4 = bad / "shards" / "shard-000004.tar"
+    with tarfile.open(shard4) as tar:
+        cut = tar.getmember("clip-009.json").offset  # a cut exactly between two clips
+    shard4.write_bytes(shard4.read_bytes()[:cut])
     with caplog.at_level(logging.WARNING, logger="worldsmith.data"):
         keys = [it["key"] for it in ClipDataset(bad, num_frames=2, shuffle=False)]
         raw = [c["key"] for c in iter_clips(bad)]
-    lost = {"clip-001", "clip-002", "clip-005", "clip-006", "clip-007"}
+    lost = {"clip-001", "clip-002", "clip-005", "clip-006", "clip-007", "clip-009"}
     assert sorted(keys) == sorted(set(frames) - lost)
     assert sorted(raw) == sorted(keys)
     text = caplog.text
     assert "clip-001" in text and "shard-000000.tar" in text
     assert "clip-002" in text and "shard-000002.tar" in text and "shard-000003.tar" in text
+    assert "shard-000004.tar lacks 1 clip(s) the manifest lists: clip-009" in text
 
 
 _DIST_SCRIPT = """

@@ -85,10 +85,12 @@ def iter_shard_clips(path: str, keys: set[str] | None = None,
     if not os.path.isfile(path):
         log.warning("shard %s is missing; skipping its clips", path)
         return
+    seen: set[str] = set()
     try:
         for key, members in iter_shard_samples(path):
             if keys is not None and key not in keys:
                 continue
+            seen.add(key)
             if not decode:
                 yield {"key": key, "members": members}
                 continue
@@ -101,6 +103,10 @@ def iter_shard_clips(path: str, keys: set[str] | None = None,
             yield clip
     except _SHARD_ERRORS as e:
         log.warning("shard %s is corrupt (%s); skipping the rest of it", path, e)
+        return
+    lost = sorted(keys - seen) if keys is not None else []
+    if lost:  # e.g. a tar cut exactly between two clips reads as a shorter, valid tar
+        log.warning("shard %s lacks %d clip(s) the manifest lists: %s", path, len(lost), ", ".join(lost[:5]))
 
 
 def iter_clips(root: str | os.PathLike, split: str | None = None) -> Iterator[dict]:
