@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from worldsmith.cli import main
-from worldsmith.io import (VideoError, decode_video, iter_frames, probe_video, read_image, read_video,
-                           read_visual, write_video)
+from worldsmith.io import (
+    VideoError,
+    decode_video,
+    iter_frames,
+    probe_video,
+    read_image,
+    read_video,
+    read_visual,
+    write_video,
+)
 
 READERS = {
     "probe_video": probe_video,
@@ -34,7 +42,8 @@ def bad_files(tmp_path_factory, videos, synth):
     (d / "noise.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
     files["random bytes"] = str(d / "noise.mp4")
     # counter.mp4 keeps its index (moov) at the end: cutting it loses the index
-    data = open(os.path.join(videos, "pyscenedetect/counter.mp4"), "rb").read()
+    with open(os.path.join(videos, "pyscenedetect/counter.mp4"), "rb") as f:
+        data = f.read()
     (d / "cut_index.mp4").write_bytes(data[: len(data) // 2])
     files["truncated (index at end)"] = str(d / "cut_index.mp4")
     # our writer puts the index first (faststart): cutting it loses frames, not the index
@@ -45,7 +54,8 @@ def bad_files(tmp_path_factory, videos, synth):
     files["truncated (frames missing)"] = str(d / "cut_frames.mp4")
     # Matroska states no frame count, only a duration: a cut file still claims all of it
     mkv = synth.encode(str(d / "whole.mkv"), synth.frames(40), "libx264", gop=10)
-    data = open(mkv, "rb").read()
+    with open(mkv, "rb") as f:
+        data = f.read()
     (d / "cut.mkv").write_bytes(data[: int(len(data) * 0.7)])
     files["truncated mkv (no frame count)"] = str(d / "cut.mkv")
     files["audio only"] = _audio_only(str(d / "tone.wav"))
@@ -91,7 +101,8 @@ def test_decode_video_bytes_errors(bad_files):
         decode_video(b"", name="shard/clip.mp4")
     with pytest.raises(VideoError, match="shard/clip.mp4: cannot open"):
         decode_video(b"not a video at all", name="shard/clip.mp4")
-    cut = open(bad_files["truncated (frames missing)"], "rb").read()
+    with open(bad_files["truncated (frames missing)"], "rb") as f:
+        cut = f.read()
     with pytest.raises(VideoError, match="truncated"):
         decode_video(cut, name="shard/clip.mp4")
 

@@ -7,8 +7,17 @@ import os
 import numpy as np
 import pytest
 
-from worldsmith.io import (VideoError, VideoWriter, decode_video, encode_video, probe_video, read_video,
-                           read_visual, write_gif, write_video)
+from worldsmith.io import (
+    VideoError,
+    VideoWriter,
+    decode_video,
+    encode_video,
+    probe_video,
+    read_video,
+    read_visual,
+    write_gif,
+    write_video,
+)
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

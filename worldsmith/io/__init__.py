@@ -12,7 +12,19 @@ from .transforms import center_crop, resize_frames
 from .writer import VideoWriter, encode_video, write_gif, write_video
 
 __all__ = [
-    "VideoError", "VideoInfo", "probe_video", "Video", "read_video", "iter_frames", "decode_video",
-    "read_image", "read_visual", "resize_frames", "center_crop", "VideoWriter", "write_video",
-    "encode_video", "write_gif",
+    "Video",
+    "VideoError",
+    "VideoInfo",
+    "VideoWriter",
+    "center_crop",
+    "decode_video",
+    "encode_video",
+    "iter_frames",
+    "probe_video",
+    "read_image",
+    "read_video",
+    "read_visual",
+    "resize_frames",
+    "write_gif",
+    "write_video",
 ]

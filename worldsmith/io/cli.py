@@ -20,7 +20,7 @@ def register(sub) -> None:
     c = group.add_parser("convert", help="re-encode to H.264 MP4 or a GIF preview",
                          description="Re-encode a video to H.264 MP4 (lossy CRF or lossless RGB) or GIF.")
     c.add_argument("input", help="input video")
-    c.add_argument("output", help="output path ending in .mp4 or .gif")
+    c.add_argument("output", help="output: .mp4 (or .m4v/.mov/.mkv) for H.264, .gif for a preview")
     c.add_argument("--fps", type=float, default=None, help="resample to this frame rate (default: source rate)")
     c.add_argument("--size", default=None,
                    help="WIDTHxHEIGHT (e.g. 640x360) or one number for the shorter side (aspect kept)")

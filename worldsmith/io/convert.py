@@ -11,7 +11,6 @@ from .reader import iter_frames
 from .transforms import Size
 from .writer import VideoWriter, write_gif
 
-
 _MAX_GIF_FRAMES = 2000  # a GIF is a preview; longer ones should be sampled with fps
 
 
@@ -19,7 +18,7 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, fps: float 
                   size: Size | None = None, quality: int = 18, lossless: bool = False,
                   start_s: float | None = None, end_s: float | None = None,
                   preset: str = "medium") -> dict:
-    """Re-encode `src` into `dst` (.mp4: H.264; .gif: preview), atomically.
+    """Re-encode `src` into `dst` (.mp4, .m4v, .mov, .mkv: H.264; .gif: preview), atomically.
 
     `fps` resamples to a constant rate (nearest frame per tick, never duplicating); without
     it every frame keeps its timestamp, so a variable-frame-rate source stays VFR (MP4).
@@ -28,8 +27,8 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, *, fps: float 
     """
     src, dst = os.fspath(src), os.fspath(dst)
     ext = os.path.splitext(dst)[1].lower()
-    if ext not in (".mp4", ".gif"):
-        raise VideoError(f"output: expected a .mp4 or .gif path, got {dst}")
+    if ext not in (".mp4", ".m4v", ".mov", ".mkv", ".gif"):
+        raise VideoError(f"output: expected a .mp4 or .gif path (or .m4v/.mov/.mkv), got {dst}")
     if os.path.abspath(src) == os.path.abspath(dst):
         raise VideoError(f"output: {dst} is the input file; choose another path")
     info = probe_video(src)

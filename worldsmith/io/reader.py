@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -139,8 +139,8 @@ def _rgb(frame, width: int | None = None, height: int | None = None) -> np.ndarr
     """av.VideoFrame -> uint8 [H, W, 3] RGB in the frame's own colour matrix and range."""
     kw = {}
     if width is not None and (width, height) != (frame.width, frame.height):
-        kw = dict(width=width, height=height,
-                  interpolation="AREA" if width * height < frame.width * frame.height else "BICUBIC")
+        shrink = width * height < frame.width * frame.height
+        kw = {"width": width, "height": height, "interpolation": "AREA" if shrink else "BICUBIC"}
     if frame.color_range in (1, 2):  # tagged tv/pc range (untagged: swscale's default, tv)
         kw["src_color_range"] = frame.color_range
     return frame.to_ndarray(format="rgb24", **kw)

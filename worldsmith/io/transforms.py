@@ -6,7 +6,7 @@ enlarging), the same code path `read_video(size=...)` uses while decoding.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -79,7 +79,7 @@ class VideoWriter:
                              f"(use {', '.join(sorted(_FORMATS))}; write_gif for .gif)")
         return _FORMATS[ext]
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         if isinstance(self.target, (str, os.PathLike)):
             self._atomic = atomic_path(self.target)
             out = self._tmp = self._atomic.__enter__()
