@@ -19,7 +19,7 @@ from einops import rearrange
 def _as_tensor(x) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x.float()
-    return torch.from_numpy(np.asarray(x)).float()
+    return torch.from_numpy(np.array(x, dtype=np.float32, copy=True))
 
 
 def mse(pred, target) -> float:

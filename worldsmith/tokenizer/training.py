@@ -37,6 +37,9 @@ class DataConfig:
     """Square training resolution (resize to cover, then centre-crop)."""
     image_every: int = 4
     """Every n-th step is an image batch (T = 1); 0 = videos only."""
+    crop: int = 0
+    """Train on random square crops of this size (0 = whole frames); the model is
+    convolutional, so it still encodes whole frames, and crops cut CPU cost per sample."""
     val_split: str = "val"
     val_clips: int = 16
     """Held-out clips used for the PSNR logged during training."""
@@ -67,8 +70,10 @@ def resolve_config(preset_name: str, config_file: str | None = None, overrides: 
     st = cfg.model.temporal_compression
     if (cfg.data.num_frames - 1) % st:
         raise WorldsmithError(f"data.num_frames={cfg.data.num_frames}: expected 1 + k*{st}")
-    if cfg.data.size % cfg.model.spatial_compression:
-        raise WorldsmithError(f"data.size={cfg.data.size}: must be a multiple of {cfg.model.spatial_compression}")
+    for name in ("size", "crop"):
+        if getattr(cfg.data, name) % cfg.model.spatial_compression:
+            raise WorldsmithError(f"data.{name}={getattr(cfg.data, name)}: must be a multiple of "
+                                  f"{cfg.model.spatial_compression}")
     return cfg
 
 
@@ -125,8 +130,19 @@ class TokenizerTask(Task):
         t = torch.randint(0, x_BCTHW.shape[2], (x_BCTHW.shape[0],), generator=g)
         return x_BCTHW[torch.arange(x_BCTHW.shape[0]), :, t].unsqueeze(2)  # [B, C, 1, H, W]
 
+    def _crop(self, x_BCTHW: torch.Tensor, step: int) -> torch.Tensor:
+        c = self.cfg.data.crop
+        h, w = x_BCTHW.shape[-2:]
+        if not c or c >= min(h, w):
+            return x_BCTHW
+        g = torch.Generator().manual_seed(10_000_019 + step)
+        s = self.cfg.model.spatial_compression  # crop on the latent grid
+        y0 = int(torch.randint(0, (h - c) // s + 1, (1,), generator=g)) * s
+        x0 = int(torch.randint(0, (w - c) // s + 1, (1,), generator=g)) * s
+        return x_BCTHW[..., y0:y0 + c, x0:x0 + c]
+
     def loss(self, model, batch, step):
-        x = batch
+        x = self._crop(batch, step)
         n = self.cfg.data.image_every
         if n and step % n == n - 1:
             x = self._as_images(x, step)

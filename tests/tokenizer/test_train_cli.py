@@ -1,0 +1,107 @@
+"""Tokenizer training on a real (tiny) clip dataset through the CLI, then encode/decode/eval."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from worldsmith.cli import main
+from worldsmith.data import ClipWriter
+from worldsmith.io import read_video, write_video
+from worldsmith.tokenizer import CausalVideoTokenizer
+from worldsmith.tokenizer.training import TokenizerTask, resolve_config
+
+TINY = ["--set", "model.channels=8", "--set", "model.channel_mult=[1,2,2]", "--set", "data.num_frames=5",
+        "--set", "data.size=16", "--set", "train.batch_size=2", "--set", "train.log_every=1",
+        "--set", "train.eval_every=3", "--set", "train.ckpt_every=3", "--set", "train.sample_every=3",
+        "--set", "data.shuffle_buffer=4"]
+
+
+def moving_square(seed: int, t: int = 13, size: int = 16) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = np.zeros((t, size, size, 3), np.uint8)
+    v[:] = rng.integers(40, 200, 3)
+    y, x, dx = rng.integers(0, size - 5), rng.integers(0, size - 5), rng.integers(-1, 2)
+    for i in range(t):
+        xx = int(np.clip(x + dx * i, 0, size - 5))
+        v[i, y:y + 5, xx:xx + 5] = 255
+    return v
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clips") / "ds"
+    with ClipWriter(root, split_fractions=(0.6, 0.4, 0.0), lossless=True) as w:
+        for i in range(10):
+            w.add(f"clip{i:02d}", video=moving_square(i), fps=10)
+    return str(root)
+
+
+@pytest.mark.slow
+def test_train_resume_encode_decode_eval(clips, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["tokenizer", "train", "--data", clips, "--preset", "cv4x4x4-tiny", "--out", out, "--device", "cpu"]
+    assert main(args + ["--steps", "4"] + TINY) == 0
+    rows = [json.loads(l) for l in open(f"{out}/metrics.jsonl")]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4]
+    assert any("eval" in r and r["eval"]["val_psnr"] > 0 for r in rows)
+    model = CausalVideoTokenizer.from_pretrained(f"{out}/model")
+    assert model.latent_std.min() > 0 and not torch.all(model.latent_std == 1)  # statistics were set
+    saved = json.load(open(f"{out}/checkpoints/step-0000004/config.json"))
+    assert saved["model"]["channels"] == 8 and saved["train"]["steps"] == 4
+    assert main(args + ["--steps", "6"] + TINY) == 0  # resumes at step 4
+    steps = [json.loads(l)["step"] for l in open(f"{out}/metrics.jsonl") if '"loss"' in l]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_encode_decode_eval_cli(clips, tmp_path, capsys):
+    torch.manual_seed(0)
+    model = CausalVideoTokenizer(resolve_config("cv4x4x4-tiny", overrides=["model.channels=8"]).model)
+    out = str(tmp_path / "run")
+    model.save_pretrained(f"{out}/model")
+    video = tmp_path / "in.mp4"
+    write_video(video, moving_square(99, t=10, size=24), 10, lossless=True)
+    lat = str(tmp_path / "z.safetensors")
+    assert main(["tokenizer", "encode", str(video), "--model", f"{out}/model", "--out", lat, "--chunk-frames", "4"]) == 0
+    rec = str(tmp_path / "rec.mp4")
+    assert main(["tokenizer", "decode", lat, "--model", f"{out}/model", "--out", rec]) == 0
+    assert read_video(rec).frames.shape == (10, 24, 24, 3)
+
+    report = str(tmp_path / "report.json")
+    assert main(["tokenizer", "eval", "--model", f"{out}/model", "--data", clips, "--split", "train",
+                 "--frames", "13", "--out", report]) == 0
+    r = json.load(open(report))
+    assert r["clips"] >= 1 and r["mean"]["psnr"] > 5 and r["mean"]["copy_last_psnr"] > 5
+    assert r["encode_fps"] > 0 and r["values_ratio"] == 4 * 4 * 4 * 3 / 16
+    assert "copy-last" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_training_reduces_loss(clips, tmp_path):
+    from worldsmith.train import Trainer
+
+    cfg = resolve_config("dv4x4x4-tiny", overrides=[o for o in TINY if o != "--set"] + [
+        "train.tensorboard=false", "train.eval_every=0", "train.ckpt_every=0", "train.sample_every=0",
+        "train.optim.lr=0.003", "data.image_every=0"], data__root=clips, train__steps=20, train__device="cpu")
+    trainer = Trainer(TokenizerTask(cfg), cfg.train, str(tmp_path))
+    trainer.fit()
+    first = np.mean([h["l1"] for h in trainer.history[:3]])
+    last = np.mean([h["l1"] for h in trainer.history[-3:]])
+    assert last < 0.85 * first
+
+
+def test_cli_bad_inputs(clips, tmp_path, capsys):
+    assert main(["tokenizer", "train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "--data" in capsys.readouterr().err
+    assert main(["tokenizer", "train", "--data", clips, "--preset", "cv4x7x7-tiny", "--out", "x"]) == 2
+    assert main(["tokenizer", "train", "--data", clips, "--set", "data.num_frames=6", "--dry-run"]) == 2
+    assert "num_frames" in capsys.readouterr().err
+    assert main(["tokenizer", "train", "--data", clips, "--set", "model.nope=1", "--dry-run"]) == 2
+    assert main(["tokenizer", "train", "--data", clips, "--set", "train.batch_size=3", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["train"]["batch_size"] == 3
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    assert main(["tokenizer", "encode", str(bad), "--model", str(tmp_path), "--out", "z.safetensors"]) == 2
+    assert main(["tokenizer", "decode", str(bad), "--model", str(tmp_path), "--out", "z.mp4"]) == 2
+    assert main(["tokenizer", "eval", "--model", str(tmp_path), "--data", clips]) == 2
