@@ -110,12 +110,21 @@ def _svg_hist(name: str, h: dict, lines: list[float]) -> str:
             f'<br><small>{lo:.4g} .. {hi:.4g}; red = threshold</small></div>')
 
 
+def _fields(d: dict) -> str:
+    def val(v):
+        if isinstance(v, dict):
+            return ", ".join(f"{k}: {val(x)}" for k, x in v.items()) or "-"
+        if isinstance(v, list):
+            return " / ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) or "off"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    return "<br>".join(f"{html.escape(k)}: <b>{html.escape(val(v))}</b>" for k, v in d.items() if k != "failures")
+
+
 def render_html(report: dict) -> str:
     """The report as one self-contained HTML page."""
     e = html.escape
     st = report["stages"]
-    rows = "".join(f"<tr><th>{e(k)}</th><td><code>{e(str({a: b for a, b in v.items() if a != 'failures'}))}"
-                   f"</code></td></tr>" for k, v in st.items())
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{_fields(v)}</td></tr>" for k, v in st.items())
     fails = "".join(f"<li>{e(f['video'])}: {e(f['reason'])}</li>" for f in st["input"]["failures"])
     th = report["stages"]["filters"]["thresholds"]
     hists = "".join(_svg_hist(k, h, th.get(k, [])) for k, h in report["histograms"].items())
