@@ -145,3 +145,21 @@ def test_cli_prints_one_line_and_exits_2(bad_files, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("worldsmith: error:") and "\n" not in err
         assert os.path.basename(bad_files[kind]) in err
+
+
+def test_complete_vfr_mkv_with_a_pause_is_not_called_truncated(tmp_path, synth):
+    """Screen recordings hold frames for seconds; only missing frames count as truncation."""
+    from fractions import Fraction
+
+    pts = [0, 40, 80, 120, 160, 2160, 2200, 2240]  # ms: a 2 s pause before the last three
+    path = synth.encode(str(tmp_path / "pause.mkv"), synth.frames(8), "libx264", bframes=0, pts=pts,
+                        time_base=Fraction(1, 1000))
+    info = probe_video(path)
+    assert info.num_frames == 8 and info.is_vfr
+    v = read_video(path)
+    assert np.allclose(v.timestamps, np.array(pts) / 1000)
+    with open(path, "rb") as f:
+        data = f.read()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match="cut.mkv"):
+        read_video(tmp_path / "cut.mkv")

@@ -123,18 +123,19 @@ def stated_duration(stream) -> float | None:
     return None
 
 
-def check_span(path: str, stream, span_s: float, frames: int) -> None:
+def check_span(path: str, stream, span_s: float, frames: int, max_interval: float = 0.0) -> None:
     """Raise VideoError if frames spanning `span_s` seconds end well before the stated duration.
 
     Used where the header has no frame count (MKV, WebM): a cut file still states its
-    full duration. Tolerance: two average frame intervals plus 50 ms.
+    full duration. Tolerance: two of the longest frame intervals seen, plus 50 ms (so a
+    variable-rate file whose last frame is held a while is not taken for a cut one).
     """
     if stream.frames:
         return  # the frame count is checked instead
     stated = stated_duration(stream)
     if not stated or frames < 1:
         return
-    interval = span_s / (frames - 1) if frames > 1 else 0.0
+    interval = max(span_s / (frames - 1) if frames > 1 else 0.0, max_interval)
     if span_s + 2 * interval + 0.05 < stated - float(stream.start_time or 0) * float(stream.time_base or 0):
         raise VideoError(f"{path}: truncated video, frames end at {span_s:.3f} s of a stated {stated:.3f} s")
 
@@ -205,7 +206,7 @@ def _scan_info(info: VideoInfo, p: str, stream) -> None:
             info.duration = table.packets / info.fps
         return
     span = float(table.times()[-1])
-    check_span(p, stream, span, n)
+    check_span(p, stream, span, n, float(np.diff(table.times()).max(initial=0.0)))
     info.num_frames = n
     info.is_vfr = _is_vfr(table.pts, table.time_base)
     # a stated duration must cover the last frame too; if not (missing, NUT's span-only

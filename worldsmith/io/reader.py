@@ -61,20 +61,22 @@ def _decode_all(container, stream, path: str) -> Iterator[tuple[int, float, obje
     t0 = None
     tb = float(stream.time_base) if stream.time_base else 0.0
     fps = float(stream.average_rate or stream.guessed_rate or 0) or 1.0
-    i = -1
+    i, ts, longest = -1, 0.0, 0.0
     for i, frame in enumerate(_packets_then_frames(container, stream, path, counter)):
+        prev = ts
         if frame.pts is None:
             ts = i / fps
         else:
             t0 = frame.pts if t0 is None else t0
             ts = (frame.pts - t0) * tb
+        longest = max(longest, ts - prev)
         yield i, ts, frame
     if i < 0:
         raise VideoError(f"{path}: no frames could be decoded")
     expected = int(stream.frames or 0)
     if expected and counter[0] < expected:
         raise VideoError(f"{path}: truncated video, {counter[0]} of {expected} frames present")
-    check_span(path, stream, ts, i + 1)
+    check_span(path, stream, ts, i + 1, longest)
 
 
 def _decode_from(container, stream, path: str, table: FrameTable,
@@ -221,7 +223,8 @@ def _check_complete(path: str, table: FrameTable, stream) -> None:
     if expected and table.packets < expected:
         raise VideoError(f"{path}: truncated video, {table.packets} of {expected} frames present")
     if len(table.pts):
-        check_span(path, stream, float(table.times()[-1]), len(table.pts))
+        times = table.times()
+        check_span(path, stream, float(times[-1]), len(times), float(np.diff(times).max(initial=0.0)))
 
 
 def _check_times(start_s, end_s, fps, max_frames) -> None:
