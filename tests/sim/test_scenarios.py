@@ -179,3 +179,14 @@ def test_stack_outcome_follows_the_sampled_stability():
                    for s, o in zip(c.meta["params"]["objects"], c.meta["outcome"]["objects"]))
         agree += fell == (not c.meta["params"]["stable"])
     assert agree >= 5
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_ood_axis_changes_every_scenario(name):
+    from worldsmith.sim.base import OOD_AXES, Sampler
+    from worldsmith.sim.clip import get_scenario
+
+    for axis in OOD_AXES:
+        params = get_scenario(name).sample(Sampler(np.random.default_rng(0), ood=True, axis=axis))
+        assert params["ood_axis"] == axis and len(params["ood_values"]) >= 1, (name, axis)
+        assert sample_params(name, 0)["ood_values"] == []

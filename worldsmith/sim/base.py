@@ -41,9 +41,12 @@ class Scenario:
 class Sampler:
     """Draws scenario parameters from the train range or, for one ood axis, outside it."""
 
-    def __init__(self, rng: np.random.Generator, ood: bool = False) -> None:
+    def __init__(self, rng: np.random.Generator, ood: bool = False, axis: str | None = None) -> None:
         self.rng = rng
         self.ood_axis = OOD_AXES[int(rng.integers(len(OOD_AXES)))] if ood else None
+        if ood and axis is not None:  # force one axis (tests, targeted ood sets)
+            self.ood_axis = axis
+        self.ood_values: list[float] = []  # the values drawn outside the train range
 
     def u(self, lo: float, hi: float) -> float:
         """Uniform float in [lo, hi)."""
@@ -53,7 +56,8 @@ class Sampler:
         """A value of `kind` (speed/size/mass): train range, or stretched beyond it on the ood axis."""
         if kind == self.ood_axis:
             a, b = OOD_STRETCH[kind]
-            return float(self.rng.uniform(hi * a, hi * b))
+            self.ood_values.append(float(self.rng.uniform(hi * a, hi * b)))
+            return self.ood_values[-1]
         return float(self.rng.uniform(lo, hi))
 
     def int(self, lo: int, hi: int) -> int:
@@ -74,7 +78,7 @@ class Sampler:
         return dict(floor=dict(color_name=floor, color=list(FLOOR_COLOURS[floor]), friction=self.u(0.4, 0.9)),
                     backdrop=dict(color_name=back, color=list(BACKDROP_COLOURS[back])),
                     camera=sample_camera(self.rng, target, distance, yaw, pitch, **jitter),
-                    ood_axis=self.ood_axis)
+                    ood_axis=self.ood_axis, ood_values=self.ood_values)
 
     def colours(self, n: int) -> list[str]:
         """`n` distinct object colour names."""

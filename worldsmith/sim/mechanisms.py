@@ -86,8 +86,10 @@ def sample_stack(S: Sampler) -> dict:
                 off = S.sign() * S.u(0.55, 0.75) * widths[-1]  # top block's centre beyond the edge below
             x += off
         gap = S.u(0.05, 0.2) if i == n - 1 else 0.0  # the top block is dropped onto the stack
+        vz = -S.pick("speed", 0.0, 0.5) if i == n - 1 else 0.0
         objects.append(obj(colours[i], "box", [w, S.u(0.35, 0.5), h], S.pick("mass", 0.4, 1.5),
-                           [x, 0, z + gap + h / 2], orn=euler(yaw=S.u(-0.08, 0.08)), friction=S.u(0.5, 0.9),
+                           [x, 0, z + gap + h / 2], orn=euler(yaw=S.u(-0.08, 0.08)), linvel=[0, 0, vz],
+                           friction=S.u(0.5, 0.9),
                            restitution=S.u(0.0, 0.2), noun="block", gap=gap))
         z += h
         widths.append(w)
