@@ -31,7 +31,8 @@ def input_dir(tmp_path_factory, videos) -> str:
     sintel.mp4      test_video_30s 9-16 s at 160 px: hard cuts at 11.9, 14.5, 14.8 s, a cut to black at 15.5 s
     robot.mp4       the HEVC robot clip (4 s, static camera), plus robot_copy.mp4 (same bytes: a duplicate)
     still.mp4       a still photo from the slideshow (no motion)
-    bad/            empty.mp4 (0 bytes), notvideo.mp4 (text), truncated.mp4 (first 4 kB of a real file)
+    bad/            empty.mp4 (0 bytes), notvideo.mp4 (text), truncated.mp4 (first 4 kB of a real file),
+                    audio.mkv (an audio stream and no video)
     """
     from worldsmith.io import read_video, write_video
 
@@ -50,7 +51,21 @@ def input_dir(tmp_path_factory, videos) -> str:
     (bad / "notvideo.mp4").write_text("this is not a video\n")
     with open(os.path.join(videos, "cosmos-curate/test_clip_10s.mp4"), "rb") as f:
         (bad / "truncated.mp4").write_bytes(f.read(4096))
+    _audio_only(str(bad / "audio.mkv"))
     return str(d)
+
+
+def _audio_only(path: str) -> None:
+    import av
+    import numpy as np
+
+    with av.open(path, "w") as c:
+        s = c.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray((np.sin(np.arange(8000) / 20) * 3000).astype(np.int16)[None],
+                                           format="s16", layout="mono")
+        frame.sample_rate = 8000
+        c.mux(s.encode(frame))
+        c.mux(s.encode(None))
 
 
 def small_config(**over):

@@ -33,13 +33,13 @@ def local_run(input_dir, make_config, tmp_path_factory):
 def test_local_engine_end_to_end(local_run, input_dir):
     out, rep = local_run
     st = rep["stages"]
-    # 3 bad files recorded with their reason, 5 good videos processed
-    assert st["input"]["videos"] == 7 and st["input"]["failed"] == 3
+    # 4 bad files recorded with their reason, 4 good videos processed
+    assert st["input"]["videos"] == 8 and st["input"]["failed"] == 4
     reasons = {os.path.basename(f["video"]): f["reason"] for f in st["input"]["failures"]}
-    assert set(reasons) == {"empty.mp4", "notvideo.mp4", "truncated.mp4"}
+    assert set(reasons) == {"empty.mp4", "notvideo.mp4", "truncated.mp4", "audio.mkv"}
     assert all(name in reasons[name] for name in reasons)  # each reason names its file
     fails = [json.loads(ln) for ln in open(os.path.join(out, "failures.jsonl"))]
-    assert len(fails) == 3
+    assert len(fails) == 4
     rows = read_manifest(out)
     by_src = {}
     for r in rows:
@@ -107,7 +107,7 @@ def test_resume_after_kill(input_dir, local_run, make_config, tmp_path):
     mtime = os.path.getmtime(first)
     rep = curate(input_dir, out, make_config())
     assert os.path.getmtime(first) == mtime  # the finished video was not redone
-    assert rep["videos_processed_this_run"] < 7
+    assert rep["videos_processed_this_run"] < 8
     assert _summary(out) == _summary(local_run[0])  # nothing lost, same result as one clean run
 
 
@@ -120,7 +120,7 @@ def test_ray_engine_matches_local(input_dir, local_run, make_config, tmp_path):
         rep = curate(input_dir, out, make_config(), engine="ray")
     finally:
         ray.shutdown()
-    assert rep["engine"] == "ray" and rep["stages"]["input"]["failed"] == 3
+    assert rep["engine"] == "ray" and rep["stages"]["input"]["failed"] == 4
     assert _summary(out) == _summary(local_run[0])
 
 
