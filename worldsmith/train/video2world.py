@@ -14,6 +14,7 @@ blocks with FSDP2: `Denoiser.loss` calls the net, not the Denoiser's own forward
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import os
 from dataclasses import dataclass, field
@@ -215,7 +216,7 @@ class Video2WorldTask(Task):
 
     def log_samples(self, model, batch, writer, step):
         """Image2World samples for two training captions: truth above, sample below."""
-        if writer is None:
+        if writer is None or importlib.util.find_spec("moviepy") is None:  # TensorBoard videos need moviepy
             return
         den = unwrap(model)
         latent, cond = self.encode(batch["video"][:2], batch["caption"][:2])
