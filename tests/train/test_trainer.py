@@ -50,7 +50,7 @@ class Regress(Task):
         return Net()
 
     def train_batches(self, seed, rank=0, world_size=1):
-        return Batches(seed)
+        return Batches(seed + 1000 * rank)  # each rank its own stream
 
     def loss(self, model, batch, step):
         err = (model(batch["x"]) - batch["y"]).pow(2).mean()

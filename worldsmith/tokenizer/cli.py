@@ -90,10 +90,12 @@ def cmd_train(args) -> int:
     require_dir(cfg.data.root, "--data")
     if not args.out:
         raise WorldsmithError("--out: a run directory is required")
+    from ..parallel import init_distributed, parallelize
     from ..train import Trainer
     from .training import TokenizerTask
 
-    trainer = Trainer(TokenizerTask(cfg), cfg.train, args.out)
+    init_distributed()  # no-op unless started by torchrun
+    trainer = Trainer(TokenizerTask(cfg), cfg.train, args.out, parallelize=parallelize)
     trainer.fit()
     print(f"model written to {args.out}/model (metrics: {args.out}/metrics.jsonl)")
     return 0
