@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from worldsmith.cli import main
-from worldsmith.io import probe_video, read_video
+from worldsmith.io import probe_video, read_video, write_video
 
 
 def test_probe_json_matches_ground_truth(videos, ground_truth, capsys):
@@ -84,3 +84,29 @@ def test_convert_keeps_variable_frame_rate(videos, tmp_path, capsys):
     b = read_video(out, end_s=2.0)
     assert probe_video(out).is_vfr and probe_video(out).num_frames == 160
     assert np.array_equal(a.timestamps, b.timestamps) and b.frames.shape[1:3] == (64, 150)
+
+
+def test_convert_odd_size_and_rotated_sources(tmp_path, synth, capsys):
+    import av
+
+    odd = np.ascontiguousarray(synth.frames(5, 34, 66)[:, :33, :65])  # 33x65: yuv420p cannot hold it
+    src = tmp_path / "odd.mp4"
+    write_video(src, odd, 10, lossless=True)
+    assert main(["video", "convert", str(src), str(tmp_path / "even.mp4"), "--quality", "10"]) == 0
+    even = read_video(tmp_path / "even.mp4")
+    assert even.frames.shape == (5, 32, 64, 3)  # last row and column dropped, nothing rescaled
+    assert np.abs(even.frames.astype(int) - odd[:, :32, :64]).mean() < 4
+
+    rot = str(tmp_path / "phone.mp4")  # coded landscape, displayed portrait
+    with av.open(rot, "w") as c:
+        s = c.add_stream("libx264rgb", rate=10)
+        s.width, s.height, s.pix_fmt, s.options = 64, 32, "rgb24", {"qp": "0"}
+        s.set_display_rotation(90)
+        for f in synth.frames(3, 32, 64):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        c.mux(s.encode(None))
+    assert main(["video", "convert", rot, str(tmp_path / "upright.mp4"), "--lossless"]) == 0
+    up = read_video(tmp_path / "upright.mp4")
+    assert np.array_equal(up.frames, read_video(rot, autorotate=True).frames)
+    assert probe_video(tmp_path / "upright.mp4").rotation is None
+    capsys.readouterr()
