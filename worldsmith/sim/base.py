@@ -171,7 +171,7 @@ def outcome(world: World, params: dict, states: np.ndarray) -> dict:
                         travel=float(np.linalg.norm(s1[:2] - s0[:2])), dx=float(s1[0] - s0[0]),
                         drop=float(s0[2] - s1[2]), rise=float(states[:, i, 2].max() - s0[2]),
                         tilt_deg=float(math.degrees(math.acos(np.clip(z_axis_z, -1, 1)))),
-                        speed_end=float(np.linalg.norm(s1[7:10]))))
+                        speed_end=float(np.linalg.norm(s1[7:10])), vel_end=[float(v) for v in s1[7:10]]))
     return dict(objects=per, first_contact=world.first_contacts())
 
 

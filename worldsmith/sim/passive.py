@@ -107,7 +107,8 @@ def caption_collision(params: dict, out: dict, rng: np.random.Generator) -> str:
     a, b = params["objects"]
     moving = abs(b["linvel"][0]) > 1e-6
     heavier = a["name"] if a["mass"] > b["mass"] else b["name"]
-    after = "bounces back" if out["objects"][0]["dx"] < 0 else "keeps rolling forward"
+    vx = out["objects"][0]["vel_end"][0]
+    after = "bounces back" if vx < -0.05 else ("keeps rolling forward" if vx > 0.05 else "comes to a stop")
     how = "rolls toward" if moving else "rolls into"
     return fill(rng, ["{a} {how} {b} on a {f} floor; after the collision the {A} {after}.",
                       "Two balls collide head-on on a {f} floor. The {H} is heavier; the {A} {after}.",
