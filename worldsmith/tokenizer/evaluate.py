@@ -73,8 +73,10 @@ def _fit(frames: np.ndarray, size: int | None) -> np.ndarray:
 
 
 def _sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
+    """Wait for queued kernels (accelerators run asynchronously) so timings are real."""
+    backend = getattr(torch, dev.type, None)
+    if dev.type != "cpu" and hasattr(backend, "synchronize"):
+        backend.synchronize()
 
 
 def _eval_clip(model: CausalVideoTokenizer, frames: np.ndarray, chunk: int, tile: int, dev) -> dict:

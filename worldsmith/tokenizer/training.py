@@ -13,6 +13,7 @@ from typing import Iterator
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 
 from ..train.config import OptimConfig, TrainConfig
 from ..train.task import Task
@@ -212,9 +213,9 @@ class TokenizerTask(Task):
         with torch.no_grad():
             x = batch[:2]
             recon = model.decode_latent(_maybe_quantise(model, model.encode_latent(x))).clamp(-1, 1)
-        # [B, C, T, H, W] -> TensorBoard video [N, T, C, H, W] in [0, 1]; truth above, recon below
-        both = torch.cat([x, recon], dim=3).permute(0, 2, 1, 3, 4).add(1).div(2).float().cpu()
-        writer.add_video("samples/truth_over_recon", both, step, fps=8)
+        # one image per clip: truth frames in the top row, reconstructions below
+        grid = rearrange(torch.cat([x, recon], dim=3), "b c t h w -> b c h (t w)")  # [B, C, 2H, T*W]
+        writer.add_images("samples/truth_over_recon", grid.add(1).div(2).clamp(0, 1).float().cpu(), step)
 
     def finalize(self, model) -> None:
         """Set the CV latent statistics (per-channel mean/std) from training batches."""

@@ -76,7 +76,7 @@ def rng_state() -> dict:
         "python": list(_to_lists(random.getstate())),
         "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "gpu": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
 
 
@@ -94,8 +94,8 @@ def set_rng_state(state: dict) -> None:
     n = state["numpy"]
     np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
     torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if state.get("gpu") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["gpu"])
 
 
 def seed_everything(seed: int) -> None:
