@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,6 +81,16 @@ def test_rerun_skips_finished_videos(local_run, input_dir, make_config):
     before = _summary(out)
     again = curate(input_dir, out, make_config(workers=2))
     assert again["videos_processed_this_run"] == 0 and _summary(out) == before
+
+
+def test_new_thresholds_reuse_stored_scores(local_run, input_dir, make_config, tmp_path):
+    out = str(tmp_path / "copy")
+    shutil.copytree(local_run[0], out)
+    rep = curate(input_dir, out, make_config(filters={"motion_min": None}))  # let static clips through
+    assert rep["videos_processed_this_run"] == 0  # thresholds alone never re-process a video
+    still = [r for r in read_manifest(out) if os.path.basename(r["source"]) == "still.mp4"]
+    assert still and still[0]["caption"] == "still"  # captioned now, by the metadata captioner
+    assert json.loads(still[0]["meta_json"])["captioner"] == "metadata"
 
 
 _KILL_SCRIPT = """

@@ -112,8 +112,14 @@ def default_config() -> CurateConfig:
 
 
 def video_stage_hash(cfg: CurateConfig) -> str:
-    """Hash of the settings that change a video's per-video result (for resume)."""
+    """Hash of the settings that change a video's per-video result (for resume).
+
+    Filter thresholds are left out: they are re-applied to the stored scores on every run,
+    so tuning them after reading the report does not re-process any video.
+    """
     d = dataclasses.asdict(cfg)
-    keep = {k: d[k] for k in ("shots", "transcode", "filters", "captions")}
+    keep = {k: d[k] for k in ("shots", "transcode")}
+    keep["filters"] = {k: d["filters"][k] for k in ("analysis_size", "sample_fps")}
+    keep["captions"] = {k: d["captions"][k] for k in ("captioner", "model_path", "prompt", "max_new_tokens")}
     keep["dedup_embedder"] = d["dedup"]["embedder"]
     return hashlib.blake2b(json.dumps(keep, sort_keys=True).encode(), digest_size=8).hexdigest()

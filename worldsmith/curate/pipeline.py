@@ -104,6 +104,25 @@ def _run_videos(tasks, cfg, work_dir, engine, results, t_start):
         bar.close()
 
 
+def _apply_thresholds(results: list[dict], cfg: CurateConfig, work: str, written) -> None:
+    """Re-apply the current filter thresholds to the stored scores (they may have changed
+    since a video was processed) and caption clips that now pass but never were."""
+    from .filters import drop_reasons
+    from .video import caption_clips
+
+    missing = []
+    for r in results:
+        if r["status"] != "ok":
+            continue
+        for c in r["clips"]:
+            c["drop_reasons"] = drop_reasons(c["scores"], {"height": r["height"], "width": r["width"]}, cfg.filters)
+            if not c["drop_reasons"] and "captioner" not in c and not written(c["key"]):
+                missing.append(c)
+    if missing:
+        log.info("captioning %d clips that the current thresholds let through", len(missing))
+        caption_clips(missing, cfg, work)
+
+
 def curate(inputs: str | os.PathLike | list[str], out_dir: str | os.PathLike, cfg: CurateConfig | None = None,
            *, engine: str = "local") -> dict:
     """Curate videos into a clip dataset at `out_dir`; returns the summary report (also
@@ -150,6 +169,7 @@ def _curate_into(writer, paths: list[str], work: str, cfg: CurateConfig, engine:
     if tasks:
         _run_videos(tasks, cfg, work, engine, results, t_start)
     ordered = [results[video_id(p)] for p in paths]
+    _apply_thresholds(ordered, cfg, work, writer.has)
 
     # 5: semantic dedup over the clips every filter kept
     passed = [c for r in ordered if r["status"] == "ok" for c in r["clips"] if not c["drop_reasons"]]

@@ -106,6 +106,23 @@ def _clip(path, key, span, info, vdir, cfg, embedder) -> tuple[dict, list[np.nda
     return rec, keeper.frames
 
 
+def caption_clips(clips: list[dict], cfg: CurateConfig, work_dir: str) -> None:
+    """Caption clips (in place) from their transcoded files: for clips that a re-run with
+    looser thresholds lets through and that were not captioned when they were made."""
+    from ..io import iter_frames
+
+    captioner, _ = _Models.get(cfg)
+    items = []
+    for c in clips:
+        path = os.path.join(work_dir, c["key"].rsplit("-", 1)[0], c["key"] + ".mp4")
+        keeper = _FrameKeeper(c["frames"])
+        for _, _, f in iter_frames(path):
+            keeper.add(f)
+        items.append({"source": c["source"], "start_s": c["start_s"], "end_s": c["end_s"], "frames": keeper.frames})
+    for c, (cap, who) in zip(clips, caption_batches(captioner, items, cfg.captions.batch_size)):
+        c["caption"], c["captioner"] = cap, who
+
+
 def process_video(path: str, vid: str, cfg: CurateConfig, work_dir: str) -> dict:
     """Stages 1-4 for one video -> its result dict (also written to WORK/vid/result.json)."""
     vdir = os.path.join(work_dir, vid)
