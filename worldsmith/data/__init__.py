@@ -12,10 +12,20 @@ See `format.py` for the layout. Public API:
   (`videos/*.mp4` + `metas/*.txt`).
 """
 
-from .dataset import ClipDataset, ClipLoader, slice_array
 from .format import FORMAT_VERSION, split_for_key
 from .reader import dataset_info, iter_clips, read_manifest
 from .writer import ClipWriter
+
+# torch is imported only when the training reader is used, so `worldsmith --help` stays fast
+_LAZY = {"ClipDataset": "dataset", "ClipLoader": "dataset", "slice_array": "dataset"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ClipWriter", "ClipDataset", "ClipLoader", "iter_clips", "read_manifest", "dataset_info",
