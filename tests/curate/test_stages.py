@@ -161,3 +161,22 @@ def test_kmeans_and_semdedup():
     perm = [3, 1, 0, 2]  # input order does not matter
     out2 = semdedup(e[perm], [keys[i] for i in perm], [durs[i] for i in perm], n_clusters=2, eps=0.01)
     assert out2 == out
+
+
+@pytest.mark.slow  # importing transformers takes ~10-20 s on a loaded machine
+def test_local_hf_vision_model_as_embedder(tmp_path, videos):
+    # a tiny randomly initialised CLIP vision tower saved locally: the "any local model by path" route
+    transformers = pytest.importorskip("transformers")
+    from worldsmith.curate.embed import get_embedder
+
+    cfg = transformers.CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                        num_attention_heads=2, image_size=32, patch_size=8)
+    transformers.CLIPVisionModel(cfg).save_pretrained(tmp_path / "m")
+    transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}) \
+        .save_pretrained(tmp_path / "m")
+    emb = get_embedder(str(tmp_path / "m"))
+    frames = [f for _, _, f in iter_frames(os.path.join(videos, "pyscenedetect/counter.mp4"), fps=2, size=64)]
+    a, b = emb.embed(frames[:3]), emb.embed(frames[:3])
+    assert a.shape == (32,) and abs(float(np.linalg.norm(a)) - 1) < 1e-5 and np.allclose(a, b)
+    with pytest.raises(WorldsmithError, match="dedup.embedder"):
+        get_embedder(str(tmp_path / "missing"))
