@@ -62,3 +62,14 @@ def test_cli_list_and_generate(tmp_path, capsys):
 def test_cli_bad_arguments(tmp_path, capsys, argv, where):
     assert main(["sim", "generate", "--out", str(tmp_path / "bad"), *argv]) == 2
     assert where in capsys.readouterr().err
+
+
+def test_dead_workers_are_reported_and_the_run_finishes():
+    # os._exit kills the worker process outright (like a segfault): every job is retried once,
+    # then reported, and the generator still finishes instead of hanging
+    from worldsmith.sim.generate import _run
+
+    res = list(_run([3, 4, 5], 2, fn=os._exit))
+    assert sorted(r["key"] for r in res) == ["3", "4", "5"]
+    assert all("died" in r["error"] for r in res)
+    assert [r for r in _run([1, 2, 3], 2, fn=abs)] == [1, 2, 3]

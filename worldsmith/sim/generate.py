@@ -15,6 +15,10 @@ import multiprocessing as mp
 import os
 import time
 import traceback
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterator
 
 from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
@@ -141,11 +145,41 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
                 workers=workers)
 
 
-def _run(jobs: list[dict], workers: int):
-    """Results in job order: in-process for one worker, else a pool of spawned processes."""
+def _run(jobs: list, workers: int, fn: Callable = _simulate_job) -> Iterator[dict]:
+    """fn(job) for every job, results in job order: in-process for one worker, else spawned processes.
+
+    A worker that dies (segfault, out-of-memory kill) breaks the pool: the clips in flight are
+    retried once in a fresh pool, and a clip that was in flight at two breaks is reported failed.
+    """
     if workers == 1 or len(jobs) <= 1:
-        yield from map(_simulate_job, jobs)
+        yield from map(fn, jobs)
         return
     ctx = mp.get_context("spawn")  # a clean interpreter per worker: no inherited pybullet/threads state
-    with ctx.Pool(min(workers, len(jobs))) as pool:
-        yield from pool.imap(_simulate_job, jobs, chunksize=1)
+    todo, strikes = deque(jobs), {}
+    while todo:
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx)
+        inflight: deque = deque()
+        try:
+            while todo or inflight:
+                while todo and len(inflight) < 2 * workers:  # bounded look-ahead keeps memory flat
+                    job = todo.popleft()
+                    inflight.append((job, pool.submit(fn, job)))
+                job, fut = inflight[0]
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    for j, _ in reversed(inflight):
+                        strikes[_key(j)] = strikes.get(_key(j), 0) + 1
+                        if strikes[_key(j)] < 2:
+                            todo.appendleft(j)
+                    yield from (dict(key=_key(j), error="worker process died while simulating this clip")
+                                for j, _ in inflight if strikes[_key(j)] >= 2)
+                    break  # restart the pool with the retried jobs first (order among them is kept)
+                inflight.popleft()
+                yield res
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _key(job) -> str:
+    return job["key"] if isinstance(job, dict) else str(job)
