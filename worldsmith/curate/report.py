@@ -28,11 +28,12 @@ def _thresholds(cfg: CurateConfig) -> dict[str, list[float]]:
     return {k: [v for v in vs if v is not None] for k, vs in pairs.items()}
 
 
-def _histogram(values: list[float], bins: int = 20) -> dict:
+def _histogram(values: list[float], marks: list[float] = (), bins: int = 20) -> dict:
+    """Counts over a range that covers the values and the threshold `marks`."""
     a = np.asarray(values, dtype=np.float64)
     if len(a) == 0:
         return {"counts": [], "edges": []}
-    lo, hi = float(a.min()), float(a.max())
+    lo, hi = min([float(a.min()), *marks]), max([float(a.max()), *marks])
     if hi <= lo:
         hi = lo + 1e-9
     counts, edges = np.histogram(a, bins=bins, range=(lo, hi))
@@ -89,7 +90,8 @@ def build_report(results: list[dict], dedup: dict, cfg: CurateConfig, out: str, 
         "engine": engine, "wall_s": round(wall_s, 3), "videos_processed_this_run": processed,
         "video_hours_per_hour": round(hours / max(wall_s / 3600, 1e-9), 3) if processed else None,
         "stages": stages,
-        "histograms": {k: _histogram([c["scores"][k] for c in clips if k in c["scores"]]) for k in SCORES},
+        "histograms": {k: _histogram([c["scores"][k] for c in clips if k in c["scores"]], _thresholds(cfg)[k])
+                       for k in SCORES},
         "samples": samples, "config": to_dict(cfg),
     }
 
@@ -107,7 +109,7 @@ def _svg_hist(name: str, h: dict, lines: list[float]) -> str:
     marks = "".join(f'<line x1="{(v - lo) / (hi - lo) * w:.1f}" x2="{(v - lo) / (hi - lo) * w:.1f}" y1="0" '
                     f'y2="{ht}" stroke="#c33" stroke-width="2"/>' for v in lines if lo <= v <= hi)
     return (f'<div class=h><b>{name}</b><br><svg width="{w}" height="{ht + 2}">{bars}{marks}</svg>'
-            f'<br><small>{lo:.4g} .. {hi:.4g}; red = threshold</small></div>')
+            f'<br><small>{sum(counts)} clips, {lo:.4g} .. {hi:.4g}; red = threshold</small></div>')
 
 
 def _fields(d: dict) -> str:
