@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..utils.errors import WorldsmithError
-from .base import Sampler, Scenario, outcome, perturb_params
+from .base import OOD_AXES, Sampler, Scenario, outcome, perturb_params
 from .world import PHYSICS_HZ, World
 
 _WORLD: tuple[int, World] | None = None  # (pid, world): a forked worker must not share its parent's
@@ -79,10 +79,15 @@ def check_args(resolution: int, frames: int, fps: int, perturb: float) -> int:
 
 
 def sample_params(scenario: str, seed: int, ood: bool = False) -> dict:
-    """The scenario parameters a seed stands for (train range, or ood with one axis outside it)."""
+    """The scenario parameters a seed stands for (train range, or ood with one axis outside it).
+
+    The ood axis is speed, size, mass for seeds = 0, 1, 2 (mod 3), so consecutive test seeds
+    cover the three axes evenly.
+    """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise WorldsmithError(f"--seed {seed!r}: expected a non-negative integer")
-    return get_scenario(scenario).sample(Sampler(np.random.default_rng(int(seed)), ood))
+    axis = OOD_AXES[int(seed) % len(OOD_AXES)] if ood else None
+    return get_scenario(scenario).sample(Sampler(np.random.default_rng(int(seed)), ood, axis=axis))
 
 
 def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int = 33, fps: int = 15,
