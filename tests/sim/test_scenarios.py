@@ -191,3 +191,14 @@ def test_every_ood_axis_changes_every_scenario(name):
         params = get_scenario(name).sample(Sampler(np.random.default_rng(0), ood=True, axis=axis))
         assert params["ood_axis"] == axis and len(params["ood_values"]) >= 1, (name, axis)
         assert sample_params(name, 0)["ood_values"] == []
+
+
+def test_free_flight_follows_gravity_and_inertia():
+    c = simulate_clip("projectile", 0, resolution=16, frames=60, fps=60)
+    contact = c.meta["first_contact"][1]
+    assert contact > 4
+    v = c.states[:contact - 1, 0, 7:10].astype(np.float64)  # [t, 3] velocities in free flight
+    np.testing.assert_allclose(np.diff(v[:, 2]) * 60, -9.81, rtol=0.01)  # g
+    np.testing.assert_allclose(v[:, 0], v[0, 0], rtol=1e-3)  # no horizontal force, no damping
+    launch = c.meta["params"]["objects"][0]["linvel"]
+    np.testing.assert_allclose(v[0, 0], launch[0], rtol=1e-3)

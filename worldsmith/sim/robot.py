@@ -285,6 +285,7 @@ class RobotPushSim:
         self.world = world or World()
         self.rig: RobotRig | None = None
         self.params: dict | None = None
+        self.last_action: np.ndarray | None = None  # the action as applied (clipped to MAX_DELTA)
 
     def reset(self, seed: int, *, ood: bool = False, perturb: float = 0.0) -> dict:
         """A new episode with the scenario parameters of `seed`; returns the first frame."""
@@ -304,7 +305,7 @@ class RobotPushSim:
         """Apply one 7-D end-effector delta, simulate one frame interval, return the new frame."""
         if self.rig is None:
             raise RuntimeError("call reset(seed) before step()")
-        self.rig.apply(action)
+        self.last_action = self.rig.apply(action)
         self.world.step(self.substeps)
         return self.frame()
 
