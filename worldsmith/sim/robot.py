@@ -277,10 +277,13 @@ class RobotPushSim:
     and the arm (tool flange) last.
     """
 
-    def __init__(self, resolution: int = 64, fps: int = 15, world: World | None = None) -> None:
+    def __init__(self, resolution: int = 64, fps: int = 15, world: World | None = None,
+                 detailed_robot: bool = False) -> None:
+        """`detailed_robot=True` draws the iiwa's original meshes (~10x slower to render)."""
         from .clip import check_args
 
         self.substeps = check_args(resolution, 1, fps, 0.0)
+        self.detailed_robot = detailed_robot
         self.resolution, self.fps = resolution, fps
         self.world = world or World()
         self.rig: RobotRig | None = None
@@ -295,6 +298,7 @@ class RobotPushSim:
         params = sample_params("robot_push", seed, ood)
         if perturb > 0:
             params = perturb_params(params, perturb, np.random.default_rng([int(seed), 1000]))
+        params["detailed_robot"] = self.detailed_robot
         self.world.reset(substeps=self.substeps)
         build_robot(self.world, params)
         self.world.start()
