@@ -149,6 +149,12 @@ def test_bad_arguments(tmp_path, input_dir, make_config):
         curate(input_dir, str(tmp_path / "full"), make_config())
 
 
+def test_ray_missing_is_a_clear_error(monkeypatch, input_dir, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(WorldsmithError, match=r"--engine ray needs Ray: pip install"):
+        curate(input_dir, str(tmp_path / "o"), engine="ray")
+
+
 def test_cli(input_dir, tmp_path, capsys):
     from worldsmith.cli import main
 

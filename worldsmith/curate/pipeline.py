@@ -185,6 +185,8 @@ def _curate_into(writer, paths: list[str], work: str, cfg: CurateConfig, engine:
         if r["status"] != "ok":
             reason = r.get("reason", "failed")
             writer.add_failure(r["vid"], reason if r["video"] in reason else f"{r['video']}: {reason}")
+        for f in r.get("clip_failures", []):
+            writer.add_failure(f["key"], f"{r['video']} {f['start_s']:.3f}-{f['end_s']:.3f} s: {f['reason']}")
     for c in passed:
         dd = dedup.get(c["key"], {"keep": True})
         if not dd["keep"] or writer.has(c["key"]):
