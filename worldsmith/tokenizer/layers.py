@@ -152,9 +152,9 @@ class ResBlock(nn.Module):
 class SpatialAttention(nn.Module):
     """Single-head self-attention over the positions of each frame (frames never mix)."""
 
-    def __init__(self, dim: int, norm: str = "rms"):
+    def __init__(self, dim: int):
         super().__init__()
-        self.norm = make_norm(dim, norm)
+        self.norm = RMSNorm(dim)  # always: unnormalised q.k logits make un-normed nets diverge
         self.qkv = nn.Conv3d(dim, 3 * dim, 1)
         self.proj = nn.Conv3d(dim, dim, 1)
 

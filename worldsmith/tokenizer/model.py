@@ -36,7 +36,7 @@ def _widths(cfg: TokenizerConfig) -> list[int]:
 def _mid(dim: int, attention: bool, norm: str) -> nn.Sequential:
     layers = [ResBlock(dim, dim, norm)]
     if attention:
-        layers += [SpatialAttention(dim, norm), ResBlock(dim, dim, norm)]
+        layers += [SpatialAttention(dim), ResBlock(dim, dim, norm)]
     return nn.Sequential(*layers)
 
 
