@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=35)
     ap.add_argument("--guidance", type=float, default=7.0)
-    ap.add_argument("--samplers", default="euler,dpmpp_2m,heun")
+    ap.add_argument("--samplers", default="euler,dpmpp_2m,heun", help="comma list; empty = only the training step")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--text-len", type=int, default=32)
     ap.add_argument("--train-batch", type=int, default=4, help="batch of the timed training step (0 = skip)")
@@ -43,11 +43,12 @@ def main() -> None:
           f"{args.steps} steps, CFG {args.guidance} (negative prompt, batched)")
     print("| latent (CxTxHxW) | tokens | sampler | model calls | seconds (median) | s / call |")
     print("|---|---|---|---|---|---|")
-    for thw in ((9, 16, 16), (9, 8, 8)):
+    samplers = [name for name in args.samplers.split(",") if name]
+    for thw in ((9, 16, 16), (9, 8, 8)) if samplers else ():
         shape = (1, net.cfg.in_channels, *thw)
         tokens = thw[0] * (thw[1] // 2) * (thw[2] // 2)
         generate(den, shape, cond, uncond=neg, guidance=args.guidance, steps=2, sampler="euler")  # warm-up
-        for sampler in args.samplers.split(","):
+        for sampler in samplers:
             calls = args.steps * (2 if sampler == "heun" else 1) - (1 if sampler == "heun" else 0)
             times = []
             for r in range(args.repeats):
