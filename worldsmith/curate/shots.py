@@ -56,15 +56,20 @@ class FrameScorer:
         self._hist: collections.deque = collections.deque(maxlen=self.cfg.flash_frames + 2)
 
     @staticmethod
-    def _diff(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
-        return float(np.abs(a[0] - b[0]).mean() + np.abs(a[1] - b[1]).mean())
+    def _diff(a: np.ndarray, b: np.ndarray) -> float:
+        # mean |normalised luma diff| + mean |chroma diff| (chroma weights fold in the 1/2)
+        return float(cv2.norm(a, b, cv2.NORM_L1)) / (a.shape[0] * a.shape[1])
 
     def add(self, frame: np.ndarray) -> float:
         """Score uint8 RGB [H, W, 3] (ideally already small) against the previous frame."""
         lab = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB).astype(np.float32)  # [H, W, 3], 0..255
         luma = lab[..., 0]
-        mu, sd = float(luma.mean()), float(luma.std())
-        feat = ((luma - mu) / (sd + 4.0), lab[..., 1:] * (4.0 / 255.0))  # fades scale luma: normalised luma stays
+        mu, sd = cv2.meanStdDev(luma)
+        mu, sd = float(mu[0, 0]), float(sd[0, 0])
+        # fades scale the luma, so the normalised luma stays put; chroma x 4/255 on 0..255,
+        # halved because both chroma channels are summed per pixel
+        feat = lab * np.float32(2.0 / 255.0)
+        feat[..., 0] = (luma - mu) / (sd + 4.0)
         n = len(self.scores)
         h = self._hist  # features of frames n-1, n-2, ... (most recent last)
         s = self._diff(h[-1], feat) if h else 0.0
