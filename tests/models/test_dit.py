@@ -170,3 +170,19 @@ def test_published_shapes_parameter_counts(name, nominal):
 def test_tiny_preset_is_cpu_sized():
     net = DiT(DIT_PRESETS["tiny"]())
     assert 1e6 < net.num_params() < 20e6
+
+
+def test_rope_extrapolation_stretches_only_its_axis():
+    hd = 24
+    base = rope_3d(hd, 4, 3, 3)
+    longer = rope_3d(hd, 4, 3, 3, extrapolation=(2.0, 1.0, 1.0))  # time axis only
+    d_t = rope_split(hd)[0] // 2  # first d_t/2 angle columns belong to time
+    assert not torch.allclose(base[0][:, 1:d_t], longer[0][:, 1:d_t])
+    assert torch.allclose(base[0][:, d_t:], longer[0][:, d_t:])
+
+
+def test_abs_pos_emb_rejects_latents_beyond_its_tables():
+    net = DiT(tiny_cfg(abs_pos_emb=True, max_latent_thw=(2, 4, 4)))
+    x, sigma, cond = inputs(T=3)
+    with pytest.raises(ValueError, match="max_latent_thw"):
+        net(x, sigma, cond)
