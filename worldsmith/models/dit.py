@@ -188,7 +188,8 @@ class Attention(nn.Module):
         q = rearrange(self.q_proj(x), "b n (h d) -> b h n d", h=self.num_heads)
         k = rearrange(self.k_proj(context), "b l (h d) -> b h l d", h=self.num_heads)
         v = rearrange(self.v_proj(context), "b l (h d) -> b h l d", h=self.num_heads)
-        q, k = self.q_norm(q), self.k_norm(k)
+        # norms in fp32 (weights stay fp32 under bf16 autocast), then back to the compute dtype
+        q, k = self.q_norm(q.float()).to(v.dtype), self.k_norm(k.float()).to(v.dtype)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         attn_mask = None if mask is None else mask[:, None, None, :].bool()  # [B, 1, 1, L]
