@@ -36,5 +36,7 @@ def cmd_curate(args) -> int:
     print(f"videos {st['input']['ok']}/{st['input']['videos']} ok ({st['input']['failed']} failed), "
           f"shots {st['shots']['shots']}, clips {st['transcode']['clips']}, after filters "
           f"{st['filters']['kept']}, after dedup {st['dedup']['kept']}, written {st['output']['clips_written']}")
+    if rep.get("video_hours_per_hour") is not None:
+        print(f"{rep['video_hours_per_hour']:.2f} hours of video per hour ({rep['wall_s']:.1f} s wall)")
     print(f"report: {args.out}/report.html")
     return 0

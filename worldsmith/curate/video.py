@@ -9,6 +9,7 @@ not an exception here: its result has `status: "failed"` and the reason.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import time
@@ -71,9 +72,8 @@ def thumbnail_b64(frame: np.ndarray, height: int = 90) -> str:
 
 
 def load_result(work_dir: str, vid: str, cfg: CurateConfig) -> dict | None:
-    """The finished result of video `vid` if it exists and was made with the same settings."""
-    import json
-
+    """The finished result of video `vid` if it exists and was made with the same settings
+    (failed videos count as finished: a corrupt file is not retried on every run)."""
     p = os.path.join(work_dir, vid, RESULT)
     try:
         with open(p, encoding="utf-8") as f:
