@@ -5,9 +5,14 @@ import json
 import pytest
 import torch
 
-from worldsmith.guardrails.classifier import (DEFAULT_CLASSIFIER_DIR, PromptClassifier, PromptClassifierNet,
-                                              load_prompt_set, train_classifier)
-from worldsmith.guardrails.prompt_data import CATEGORIES, DATA_DIR, build
+from worldsmith.guardrails.classifier import (
+    DEFAULT_CLASSIFIER_DIR,
+    PromptClassifier,
+    PromptClassifierNet,
+    load_prompt_set,
+    train_classifier,
+)
+from worldsmith.guardrails.prompt_data import CATEGORIES, DATA_DIR, build, build_blind, build_blind2
 from worldsmith.utils.errors import WorldsmithError
 
 
@@ -27,6 +32,9 @@ def test_shipped_sets_are_disjoint_and_match_the_generator():
     # the shipped files are exactly what `python -m worldsmith.guardrails.prompt_data` writes
     g_train, g_held = build()
     assert g_train == train and g_held == held
+    # the two blind test sets are disjoint from everything (asserted inside) and match the files
+    assert build_blind() == load_prompt_set(f"{DATA_DIR}/prompts_blind.json")
+    assert build_blind2() == load_prompt_set(f"{DATA_DIR}/prompts_blind2.json")
 
 
 @pytest.mark.parametrize("prompt,category", [

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from worldsmith.cli import main
-from worldsmith.text import (PromptUpsampler, TextEncoder, UpsamplerConfig, build_caption_index,
-                             load_caption_index)
+from worldsmith.text import PromptUpsampler, TextEncoder, UpsamplerConfig, build_caption_index, load_caption_index
 from worldsmith.utils.errors import WorldsmithError
 
 CAPTIONS = [

@@ -4,8 +4,18 @@ post-guard on videos (NudeNet content safety, user classifier, face pixelation).
 `Guardrails(GuardrailConfig())` is the object pipelines call; see `guard.py` for the wiring.
 """
 
-from .guard import (BlocklistConfig, ClassifierConfig, ContentSafetyConfig, FaceBlurConfig, GuardrailBlocked,
-                    GuardrailConfig, Guardrails, LLMGuardConfig, PromptDecision, VideoDecision)
+from .guard import (
+                    BlocklistConfig,
+                    ClassifierConfig,
+                    ContentSafetyConfig,
+                    FaceBlurConfig,
+                    GuardrailBlocked,
+                    GuardrailConfig,
+                    Guardrails,
+                    LLMGuardConfig,
+                    PromptDecision,
+                    VideoDecision,
+)
 
 __all__ = ["BlocklistConfig", "ClassifierConfig", "ContentSafetyConfig", "FaceBlurConfig", "GuardrailBlocked",
            "GuardrailConfig", "Guardrails", "LLMGuardConfig", "PromptDecision", "VideoDecision"]

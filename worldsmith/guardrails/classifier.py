@@ -58,7 +58,7 @@ class PromptClassifierNet(nn.Module):
         atomic_write_json(os.path.join(out_dir, "config.json"), asdict(self.cfg))
 
     @classmethod
-    def from_pretrained(cls, path: str) -> "PromptClassifierNet":
+    def from_pretrained(cls, path: str) -> PromptClassifierNet:
         """Load a classifier directory (config.json + model.safetensors); clear error naming the path."""
         from safetensors.torch import load_file
 

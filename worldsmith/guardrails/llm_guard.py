@@ -67,7 +67,7 @@ class LLMGuard:
         self.path, self.max_new_tokens = path, max_new_tokens
         self.to(device)
 
-    def to(self, device) -> "LLMGuard":
+    def to(self, device) -> LLMGuard:
         """Move the model (offload to CPU between uses)."""
         from ..utils.device import resolve_device
 

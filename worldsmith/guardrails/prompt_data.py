@@ -17,7 +17,6 @@ Labels: violence, sexual, minors, self_harm, hate, weapons_illegal, safe.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 

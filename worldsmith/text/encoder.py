@@ -100,7 +100,7 @@ class TextEncoder:
         model.eval().requires_grad_(False)
         return tokenizer, model
 
-    def to(self, device: str | torch.device) -> "TextEncoder":
+    def to(self, device: str | torch.device) -> TextEncoder:
         """Move the encoder (e.g. to the CPU to free GPU memory between uses); returns self."""
         from ..utils.device import resolve_device
 
