@@ -180,3 +180,56 @@ def test_local_hf_vision_model_as_embedder(tmp_path, videos):
     assert a.shape == (32,) and abs(float(np.linalg.norm(a)) - 1) < 1e-5 and np.allclose(a, b)
     with pytest.raises(WorldsmithError, match="dedup.embedder"):
         get_embedder(str(tmp_path / "missing"))
+
+
+def _tiny_vlm(path) -> None:
+    """A randomly initialised 2-layer LLaVA with a word-level tokenizer, saved to `path` (offline)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration, LlavaProcessor, PreTrainedTokenizerFast)
+
+    words = ["<pad>", "<s>", "</s>", "<unk>", "<image>", "USER:", "ASSISTANT:", "describe", "this", "video", "clip",
+             "in", "one", "sentence.", "a", "robot", "arm", "cup"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    ft = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
+                                 unk_token="<unk>", additional_special_tokens=["<image>"])
+    template = ("{% for m in messages %}USER: {% for c in m['content'] %}{% if c['type'] == 'image' %}<image> "
+                "{% else %}{{ c['text'] }} {% endif %}{% endfor %}{% endfor %}"
+                "{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+    proc = LlavaProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 16},
+                                                             crop_size={"height": 16, "width": 16}),
+                          tokenizer=ft, patch_size=8, chat_template=template, num_additional_image_tokens=1,
+                          vision_feature_select_strategy="default")
+    cfg = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                                       num_attention_heads=2, image_size=16, patch_size=8),
+        text_config=LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                                pad_token_id=0, bos_token_id=1, eos_token_id=2),
+        image_token_index=4, vision_feature_layer=-1)
+    import torch
+
+    torch.manual_seed(0)  # deterministic random weights, hence a deterministic caption
+    LlavaForConditionalGeneration(cfg).save_pretrained(path)
+    proc.save_pretrained(path)
+
+
+@pytest.mark.slow  # importing transformers takes ~10-20 s on a loaded machine
+def test_local_vlm_captioner_in_the_pipeline(tmp_path, input_dir, make_config):
+    pytest.importorskip("transformers")
+    pytest.importorskip("tokenizers")
+    from worldsmith.curate.pipeline import curate
+    from worldsmith.data import read_manifest
+
+    _tiny_vlm(tmp_path / "tinyvlm")
+    cfg = make_config(captions={"captioner": "vlm", "model_path": str(tmp_path / "tinyvlm"), "max_new_tokens": 4,
+                                "prompt": "describe this video clip in one sentence."})
+    curate([os.path.join(input_dir, "robot.mp4")], str(tmp_path / "out"), cfg)
+    rows = read_manifest(tmp_path / "out")
+    assert len(rows) == 1
+    words = rows[0]["caption"].split()
+    vocab = {"USER:", "ASSISTANT:", "describe", "this", "video", "clip", "in", "one", "sentence.", "a", "robot",
+             "arm", "cup"}
+    assert 1 <= len(words) <= 4 and set(words) <= vocab  # random weights: words of the tiny vocabulary
+    assert json.loads(rows[0]["meta_json"])["captioner"] == "vlm:tinyvlm"
