@@ -110,3 +110,14 @@ def test_bad_inputs(guard, tmp_path):
         FaceDetector("yunet", model_path=str(tmp_path / "yunet.onnx"))
     with pytest.raises(WorldsmithError, match="unknown 'retina'"):
         FaceDetector("retina")
+
+
+def test_haar_backend_works_or_says_why(face_frames):
+    import cv2
+
+    if not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 dropped Haar cascades
+        with pytest.raises(WorldsmithError, match="needs OpenCV 4.x"):
+            FaceDetector("haar")
+        return
+    det = FaceDetector("haar")
+    assert all(len(b) == 4 for b, _ in det.detect(face_frames[0]))
