@@ -31,7 +31,7 @@ from worldsmith.curate.pipeline import curate
 from worldsmith.curate.shots import detect_shots
 from worldsmith.io import iter_frames, probe_video
 
-VIDEOS = "/work/shared/test-videos"
+VIDEOS = os.path.normpath(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "shared", "test-videos"))  # the shared test videos beside the repo
 # file -> (cuts, where the labels come from)
 LABELLED = {
     "cosmos-curate/test_video_30s.mp4": "hand_labelled.hard_cuts",

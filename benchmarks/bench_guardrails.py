@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-VIDEOS = "/work/shared/test-videos"
+VIDEOS = os.path.normpath(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "shared", "test-videos"))  # the shared test videos beside the repo
 EXAMPLE = os.path.join(VIDEOS, "cosmos-transfer1/example1_input_video.mp4")
 
 

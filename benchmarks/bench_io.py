@@ -40,7 +40,7 @@ def _clip(t: int = 121, h: int = 256, w: int = 256) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", default="/work/shared/test-videos")
+    ap.add_argument("--videos", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.pardir, "shared", "test-videos"))
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     V, R = args.videos, args.repeats

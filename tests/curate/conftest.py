@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-VIDEOS = "/work/shared/test-videos"
+VIDEOS = os.path.normpath(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), os.pardir, "shared", "test-videos"))  # the shared test videos beside the repo
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from worldsmith.utils.errors import WorldsmithError
 sys.path.insert(0, os.path.dirname(__file__))
 from clipdata_helpers import clip_frames  # noqa: E402
 
-TEST_VIDEOS = "/work/shared/test-videos"
+TEST_VIDEOS = os.path.normpath(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), os.pardir, "shared", "test-videos"))  # the shared test videos beside the repo
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-EXAMPLE = "/work/shared/test-videos/cosmos-transfer1/example1_input_video.mp4"
+EXAMPLE = os.path.join(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), os.pardir, "shared", "test-videos"), "cosmos-transfer1", "example1_input_video.mp4")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-VIDEOS = "/work/shared/test-videos"
+VIDEOS = os.path.normpath(os.environ.get("WORLDSMITH_TEST_VIDEOS") or os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), os.pardir, "shared", "test-videos"))  # the shared test videos beside the repo
 
 
 @pytest.fixture(scope="session")
