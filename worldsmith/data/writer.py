@@ -125,11 +125,14 @@ class ClipWriter:
 
     def add(self, key: str, *, video: np.ndarray | None = None, mp4_bytes: bytes | None = None,
             fps: float, caption: str = "", source: str = "",
-            arrays: dict[str, np.ndarray] | None = None, meta: dict | None = None) -> bool:
+            arrays: dict[str, np.ndarray] | None = None, meta: dict | None = None,
+            video_shape: tuple[int, int, int] | None = None) -> bool:
         """Add one clip; returns True if added, False if skipped (already present or failed).
 
         Give either `video` (uint8 [T, H, W, 3], encoded to H.264 here) or `mp4_bytes`
-        (an encoded clip, stored as is after a decode check). `arrays` are stored compressed
+        (an encoded clip, stored as is after a decode check). A producer that encoded
+        `mp4_bytes` itself with `worldsmith.io.encode_video` from frames of known shape may
+        pass `video_shape=(T, H, W)` to skip that check (the simulator's workers do). `arrays` are stored compressed
         as `<key>.<name>.npy`; `meta` (JSON-serialisable) goes to the manifest's meta_json.
         A clip that cannot be written is recorded with its reason in failures.jsonl.
         """
@@ -139,7 +142,7 @@ class ClipWriter:
             check_key(key)
             if self.has(key):
                 return False
-            members, row = self._prepare(key, video, mp4_bytes, fps, caption, source, arrays, meta)
+            members, row = self._prepare(key, video, mp4_bytes, fps, caption, source, arrays, meta, video_shape)
         except WorldsmithError as e:
             self.add_failure(str(key), str(e))
             return False
@@ -191,7 +194,7 @@ class ClipWriter:
         return list(self._failures.values())
 
     # ------------------------------------------------------------------ internals
-    def _prepare(self, key, video, mp4_bytes, fps, caption, source, arrays, meta):
+    def _prepare(self, key, video, mp4_bytes, fps, caption, source, arrays, meta, video_shape=None):
         """Validate and encode one clip -> (tar members, manifest row)."""
         if (video is None) == (mp4_bytes is None):
             raise WorldsmithError(f"clip {key}: give exactly one of video= or mp4_bytes=")
@@ -214,7 +217,12 @@ class ClipWriter:
             if not isinstance(mp4_bytes, (bytes, bytearray, memoryview)) or len(mp4_bytes) == 0:
                 raise WorldsmithError(f"clip {key}: mp4_bytes is empty or not bytes")
             mp4 = bytes(mp4_bytes)
-            t, h, w = self._check_mp4(key, mp4)
+            if video_shape is not None:
+                t, h, w = (int(v) for v in video_shape)
+                if min(t, h, w) < 1:
+                    raise WorldsmithError(f"clip {key}: video_shape={tuple(video_shape)} must be positive")
+            else:
+                t, h, w = self._check_mp4(key, mp4)
         members = {"mp4": mp4}
         shapes = {}
         for name, arr in (arrays or {}).items():

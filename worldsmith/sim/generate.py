@@ -54,7 +54,7 @@ def _simulate_job(job: dict) -> dict:
         meta = json.loads(json.dumps(clip.meta, default=_plain))  # JSON-safe (seg ids become strings)
         meta["key"] = job["key"]
         return dict(key=job["key"], mp4=mp4, caption=clip.caption, arrays=arrays, meta=meta,
-                    frames=clip.num_frames)
+                    frames=clip.num_frames, shape=tuple(clip.rgb.shape[:3]))
     except Exception as e:  # noqa: BLE001 - a batch job records the reason and goes on
         log.debug("clip %s failed:\n%s", job["key"], traceback.format_exc())
         return dict(key=job["key"], error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
@@ -132,7 +132,8 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
                 writer.add_failure(res["key"], res["error"])
                 failed += 1
             elif writer.add(res["key"], mp4_bytes=res["mp4"], fps=fps, caption=res["caption"], source="sim",
-                            arrays=res["arrays"], meta=res["meta"]):
+                            arrays=res["arrays"], meta=res["meta"], video_shape=res["shape"]):
+                # video_shape: encoded here from frames of known shape, no decode check needed
                 written += 1
                 n_frames += res["frames"]
             else:
