@@ -169,3 +169,17 @@ def test_one_writer_per_directory(tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(WorldsmithError, match="not a clip dataset"):
         ClipWriter(tmp_path / "other")
+
+
+def test_trusted_video_shape_skips_the_check_and_round_trips(tmp_path):
+    from worldsmith.io import encode_video
+
+    frames = clip_frames(3, t=5, h=16, w=24)
+    mp4 = encode_video(frames, 10, lossless=True)
+    with ClipWriter(tmp_path / "ds", lossless=True) as w:
+        assert w.add("a", mp4_bytes=mp4, fps=10, video_shape=frames.shape[:3])
+        assert not w.add("bad", mp4_bytes=mp4, fps=10, video_shape=(0, 16, 24))
+    rows = read_manifest(tmp_path / "ds")
+    assert [(r["key"], r["frames"], r["height"], r["width"]) for r in rows] == [("a", 5, 16, 24)]
+    clip = next(iter_clips(tmp_path / "ds"))
+    assert (clip["frames"] == frames).all()

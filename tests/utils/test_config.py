@@ -53,3 +53,8 @@ def test_bad_file(tmp_path):
     bad.write_text("a: [1,\n")
     with pytest.raises(WorldsmithError, match="bad.yaml"):
         config.resolve(Job(), str(bad))
+
+
+def test_exponent_without_dot_is_a_float():
+    cfg = config.resolve(Job(), overrides=["optim.lr=2e-3"])
+    assert cfg.optim.lr == 0.002 and isinstance(cfg.optim.lr, float)

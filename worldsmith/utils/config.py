@@ -58,6 +58,12 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         return list(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads "2e-3" (no dot) as a string; accept any float literal
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if tp in (int, float, str, bool) and value is not None and not isinstance(value, tp):
