@@ -79,8 +79,7 @@ def run_job(pipe, job: dict) -> dict:
         res = pipe(job["prompt"], **kw)
     except GuardrailBlocked as e:
         cat = getattr(e.decision, "category", None)
-        raise WorldsmithError(
-            f"refused by the guardrail{f' (category: {cat})' if cat else ''}: {e}; no video written") from None
+        raise WorldsmithError(f"{e} [category: {cat or 'unsafe video'}]; nothing written to {out}") from None
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     write_video(out, res.frames, res.fps or 24.0)
     res.record["output"] = out
@@ -150,6 +149,8 @@ def cmd_predict(args) -> int:
 
 def _show(rec: dict) -> None:
     up = rec.get("upsampler")
-    if up and up.get("method") not in (None, "off"):
+    if up and up["method"].endswith("-refused"):
+        print(f"upsampled prompt refused by the guardrail; used the prompt as typed: {rec['model_prompt']}")
+    elif up and up["method"] not in ("off", "kept"):
         print(f"upsampled prompt ({up['method']}): {up['upsampled']}")
     print(f"video written to {rec['output']} (record: {os.path.splitext(rec['output'])[0]}.json)")

@@ -11,8 +11,10 @@ the Denoiser, tokenizer/, captions/ and world_model.json.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,8 @@ import torch
 from einops import rearrange
 
 from ..utils.errors import WorldsmithError, require_dir, require_file
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -128,6 +132,7 @@ class WorldPipeline:
 
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
+        t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
             "model": self.model_dir, "input": input if isinstance(input, (str, type(None))) else "<frames>",
@@ -145,7 +150,12 @@ class WorldPipeline:
         if input is None:
             text = self._upsampled(prompt, record)
             if text != prompt and self.guard is not None:
-                record["guardrails"].append(self.guard.ensure_prompt(text).to_dict())
+                ud = self.guard.check_prompt(text)
+                record["guardrails"].append(ud.to_dict())
+                if not ud.allowed:  # the user's prompt passed; what upsampling added did not: drop it
+                    log.warning("upsampled prompt refused (%s); using the prompt as typed", ud.category)
+                    record["upsampler"]["method"] += "-refused"
+                    text = prompt
         record["model_prompt"] = text
         # 3. conditioning frames
         frames = self._load_input(input)
@@ -170,6 +180,7 @@ class WorldPipeline:
         # 8. post-guard the video: content safety, face pixelation
         out = self.post_guard(out, fps, record)
         # 9. frames + record
+        record["seconds"] = round(time.perf_counter() - t0, 3)
         return WorldResult(out, fps, record)
 
     def post_guard(self, frames: np.ndarray, fps: float, record: dict) -> np.ndarray:
