@@ -70,7 +70,8 @@ def pipe(world):
 
 
 def test_export_is_self_contained(world):
-    meta = json.loads(open(os.path.join(world["model"], "world_model.json")).read())
+    with open(os.path.join(world["model"], "world_model.json")) as f:
+        meta = json.load(f)
     assert meta["tokenizer"] == "tokenizer" and not os.path.isabs(meta["tokenizer"])
     assert os.path.isfile(os.path.join(world["model"], "tokenizer", "model.safetensors"))
     assert meta["captions"] == "captions" and os.path.isdir(os.path.join(world["model"], "captions"))

@@ -98,10 +98,11 @@ def _read_jobs(path: str, out_dir: str | None) -> list[tuple[int, dict | None, s
                 continue
             try:
                 job = json.loads(line)
-                if not isinstance(job, dict):
-                    raise ValueError("expected a JSON object")
             except ValueError as e:
-                jobs.append((n, None, f"not a JSON object ({e})"))
+                jobs.append((n, None, f"not valid JSON ({e})"))
+                continue
+            if not isinstance(job, dict):
+                jobs.append((n, None, "not a JSON object"))
                 continue
             if out_dir and job.get("output") and not os.path.isabs(job["output"]):
                 job["output"] = os.path.join(out_dir, job["output"])

@@ -47,7 +47,7 @@ class WorldPipeline:
 
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", guardrails="default", upsample: bool = True,
-                        text_encoder=None) -> "WorldPipeline":
+                        text_encoder=None) -> WorldPipeline:
         """Load DIR (world_model.json, Denoiser, tokenizer/); guardrails: a GuardrailConfig, "default" or None (off)."""
         from ..diffusion import Denoiser
         from ..guardrails.guard import GuardrailConfig, Guardrails
@@ -139,6 +139,10 @@ class WorldPipeline:
             "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
             "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
             "guardrails": self.guard is not None, "upsample": self.upsample}}
+        if self.guard is not None:
+            from ..utils.config import to_dict
+
+            record["settings"]["guardrail_config"] = to_dict(self.guard.config)
         # 1. pre-guard the prompt: nothing runs when it is refused
         if self.guard is not None:
             pd = self.guard.check_prompt(prompt)

@@ -39,6 +39,5 @@ def cmd_train(args) -> int:
         hint = " (tokenizers: worldsmith tokenizer train)" if args.task == "tokenizer" else ""
         raise WorldsmithError(f"--task {args.task!r}: unknown; known tasks: {', '.join(TASKS)}{hint}")
     module, func = TASKS[args.task].split(":")
-    if args.preset.startswith("dit-"):  # `--preset dit-tiny` names the DiT preset `tiny`
-        args.preset = args.preset[len("dit-"):]
+    args.preset = args.preset.removeprefix("dit-")  # `--preset dit-tiny` names the DiT preset `tiny`
     return getattr(importlib.import_module(module), func)(args)
