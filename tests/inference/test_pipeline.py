@@ -173,3 +173,17 @@ def test_train_command(world, capsys):
     assert rc == 0 and cfg["train"]["steps"] == 3 and cfg["data"]["size"] == 32 and cfg["preset"] == "tiny"
     assert main(["train", "--task", "tokenizer", "--dry-run"]) == 2
     assert "known tasks: video2world" in capsys.readouterr().err
+
+
+def test_refused_upsampling_falls_back_to_typed_prompt(world, tmp_path):
+    (tmp_path / "violence.txt").write_text("slides\n")  # a word only the retrieved captions contain
+    cfg = GuardrailConfig()
+    cfg.blocklist.extra_paths = [str(tmp_path / "violence.txt")]
+    cfg.face_blur.enabled = False
+    pipe = WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=cfg, text_encoder=world["enc"])
+    r = pipe("a red square", steps=1)
+    assert "slides" in r.record["upsampler"]["upsampled"] and r.record["upsampler"]["method"] == "retrieval-refused"
+    assert r.record["model_prompt"] == "a red square"
+    assert [g["allowed"] for g in r.record["guardrails"]] == [True, False, True]
+    with pytest.raises(GuardrailBlocked):
+        pipe("a red square slides", steps=1)
