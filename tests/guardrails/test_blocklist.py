@@ -73,3 +73,15 @@ def test_category_switch_and_profanity_switch():
 def test_missing_user_list_is_clear_error(tmp_path):
     with pytest.raises(WorldsmithError, match="blocklist path not found.*nope.txt"):
         Blocklist(extra_paths=[str(tmp_path / "nope.txt")])
+
+
+def test_simulator_captions_pass_the_blocklist(bl):
+    """Every scenario's real captions pass: the physics vocabulary ('slope', 'sucks') is not profanity."""
+    from worldsmith.sim.clip import scenario_names, simulate_clip
+
+    for name in scenario_names():
+        for seed in range(3):
+            cap = simulate_clip(name, seed, frames=2, resolution=16).caption
+            assert bl.check(cap) is None, cap
+    assert bl.check("A purple ball starts at the top of a slope and rolls down") is None
+    assert bl.check("the vacuum sucks up the dust") is None
