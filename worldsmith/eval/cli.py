@@ -22,7 +22,12 @@ def register(sub) -> None:
     p = g.add_parser("physics", help="PhysAlign-64: score predicted continuations of simulator clips",
                      description="Build (or reuse) a fixed-seed simulator test set, score the world model, "
                      "the physics-free baselines and the ceilings on it, write results.json and report.html.")
+    p.add_argument("--model", default=None, help="world-model directory (worldsmith train ... --out RUN: RUN/model); "
+                   "without it only the baselines and ceilings are scored")
     p.add_argument("--out", required=True, help="output directory (results.json, report.html, testset/)")
+    p.add_argument("--steps", type=int, default=35, help="sampling steps for the model (default 35)")
+    p.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance (default 7)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")
     p.add_argument("--clips", type=int, default=50, help="in-distribution test clips per scenario (default 50)")
@@ -42,7 +47,15 @@ def cmd_physics(args) -> int:
     if args.clips < 1 or args.ood_clips < 0:
         raise WorldsmithError("--clips must be >= 1 and --ood-clips >= 0")
     scenarios = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else None
-    res = run(args.out, {}, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
+    predictors, model_name, settings = {}, None, {}
+    if args.model:
+        from .model_predictors import load_predictors
+
+        _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device)
+        model_name = "world_model"
+        settings = {"model_dir": args.model, "steps": args.steps, "guidance": args.guidance,
+                    "guardrails": False, "upsample": False}
+    res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,
               cache_dir=args.cache, videos_per_scenario=args.videos)
     agg = res["aggregate"]["test"]["all"]

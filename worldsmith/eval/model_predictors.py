@@ -1,0 +1,52 @@
+"""Predictors backed by a trained world-model directory, for `worldsmith eval physics --model`.
+
+- the world model: given the first K true frames and the clip's caption, predict the rest;
+- the tokenizer ceiling: the model's own tokenizer reconstructing the true frames (no world
+  model that decodes through this tokenizer can beat it).
+
+Guardrails and prompt upsampling are off here: the prompts are the simulator's captions and
+the benchmark measures the model, not the guards.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+
+def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 7.0, device: str = "auto",
+                    sampler: str = "dpmpp_2m") -> tuple[str, dict]:
+    """(model name, {name: predictor}) for the world model and its tokenizer ceiling."""
+    import os
+
+    import torch
+    from einops import rearrange
+
+    from ..inference.pipeline import WorldPipeline
+
+    pipe = WorldPipeline.from_pretrained(model_dir, device=device, guardrails=None, upsample=False)
+    size = int(pipe.meta["size"])
+    name = "world_model"
+
+    def check(case):
+        if case.rgb.shape[1:3] != (size, size):
+            raise ValueError(f"the model works at {size} px, the test clips are {case.rgb.shape[1]} px "
+                             f"(run eval physics with --resolution {size})")
+
+    def world_model(case, K: int, n: int) -> np.ndarray:
+        check(case)
+        seed = zlib.crc32(case.key.encode()) & 0x7FFFFFFF  # same clip, same noise, every run
+        res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
+                   steps=steps, guidance=guidance, seed=seed, sampler=sampler)
+        return res.frames[K:K + n]
+
+    @torch.no_grad()
+    def tokenizer_recon(case, K: int, n: int) -> np.ndarray:
+        check(case)
+        x = torch.from_numpy(case.rgb).to(pipe.device).float().div(127.5).sub(1)
+        y = pipe.tokenizer.decode(pipe.tokenizer.encode(rearrange(x, "t h w c -> 1 c t h w")))
+        return pipe._to_frames(y)[K:K + n]
+
+    return os.path.basename(os.path.normpath(model_dir)) or name, {name: world_model,
+                                                                   "tokenizer_recon": tokenizer_recon}
