@@ -14,6 +14,13 @@ def register(sub) -> None:
     p = g.add_parser("train", help="train a Text/Image/Video2World diffusion model on a clip dataset (resumes from --out)",
                      description="Train a DiT on the latents of a trained continuous tokenizer, conditioned on "
                      "captions (MiniLM by default) and on 0/1/several past latent frames.")
+    add_train_arguments(p)
+    p.set_defaults(func=cmd_train)
+
+
+
+def add_train_arguments(p) -> None:
+    """The world-model training arguments, shared by `worldsmith dit train` and `worldsmith train`."""
     p.add_argument("--data", help="clip dataset directory (worldsmith sim generate / curate output)")
     p.add_argument("--tokenizer", help="trained continuous tokenizer directory (worldsmith tokenizer train)")
     p.add_argument("--preset", default="tiny", help="DiT preset: tiny, small, base, cosmos-2b ... (default %(default)s)")
@@ -26,7 +33,6 @@ def register(sub) -> None:
     p.add_argument("--device", help="auto | cpu | cuda[:n] (train.device)")
     p.add_argument("--max-minutes", type=float, help="stop after this much training time (train.max_minutes)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    p.set_defaults(func=cmd_train)
 
 
 def cmd_presets(args) -> int:
