@@ -1,4 +1,4 @@
-"""`worldsmith data ...` commands: info, preview, import-cosmos, export-cosmos."""
+"""`worldsmith data ...` commands: info, preview, import-cosmos, export-cosmos, import-bridge."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="destination folder")
     p.add_argument("--split", choices=SPLIT_CHOICES, help="only clips of this split")
     p.set_defaults(func=cmd_export_cosmos)
+
+    p = g.add_parser("import-bridge", help="import robot videos with actions (Bridge layout: videos/ + annotations/)",
+                     description="Import SRC/annotations/**/*.json (per-frame `action`, optional `state`, "
+                     "`continuous_gripper_state`, caption, video reference) with their SRC/videos/**/*.mp4 "
+                     "into a clip dataset with \"actions\" [T, A]. Re-running resumes.")
+    p.add_argument("src", metavar="SRC", help="folder with videos/ and annotations/ (or annotation/)")
+    p.add_argument("--out", required=True, help="clip dataset directory to create or extend")
+    p.add_argument("--action-key", default="action", help="annotation field holding the actions (default action)")
+    p.add_argument("--shard-max-clips", type=int, default=64, help="clips per shard (default 64)")
+    p.set_defaults(func=cmd_import_bridge)
 
 
 def format_info(info: dict) -> str:
@@ -113,4 +123,14 @@ def cmd_export_cosmos(args) -> int:
 
     res = export_cosmos(args.dir, args.out, split=args.split)
     print(f"exported to {args.out}: {res['written']} clips written, {res['failed']} failed")
+    return 0
+
+
+def cmd_import_bridge(args) -> int:
+    """`worldsmith data import-bridge SRC --out DIR`."""
+    from .bridge import import_bridge
+
+    res = import_bridge(args.src, args.out, action_key=args.action_key, shard_max_clips=args.shard_max_clips)
+    print(f"imported into {args.out}: {res['added']} added, {res['skipped']} already present, "
+          f"{res['failed']} failed" + (f" (reasons in {args.out}/failures.jsonl)" if res["failed"] else ""))
     return 0

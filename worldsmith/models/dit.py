@@ -63,6 +63,9 @@ class DiTConfig:
     abs_pos_emb: bool = False      # learnable absolute embedding on top of RoPE
     max_latent_thw: tuple[int, int, int] = (32, 128, 128)  # latent size the abs tables cover
     timestep_scale: float = 1000.0  # c_noise is multiplied by this before the sinusoid
+    action_dim: int = 0            # > 0: an action-conditioned model (robot post-training)
+    actions_per_frame: int = 4     # actions per latent frame (the tokenizer's temporal compression)
+    action_scale: tuple[float, ...] = ()  # per-dimension divisor of raw actions (empty: 1)
 
 
 def dit_tiny() -> DiTConfig:
@@ -320,6 +323,15 @@ class DiT(nn.Module):
         self.t_embedder = TimestepEmbedding(cfg)
         self.blocks = nn.ModuleList([DiTBlock(cfg) for _ in range(cfg.depth)])
         self.final_layer = FinalLayer(cfg)
+        self.action_embedder = None
+        if cfg.action_dim > 0:
+            from .embedders import ActionEmbedder
+
+            if cfg.action_scale and len(cfg.action_scale) != cfg.action_dim:
+                raise ValueError(f"action_scale has {len(cfg.action_scale)} entries for action_dim {cfg.action_dim}")
+            self.action_embedder = ActionEmbedder(cfg.action_dim, cfg.actions_per_frame, d)
+            scale = torch.tensor(cfg.action_scale or [1.0] * cfg.action_dim, dtype=torch.float32)
+            self.register_buffer("action_scale", scale, persistent=False)
         self._rope_cache: dict = {}
         self.initialize_weights()
 
@@ -341,6 +353,10 @@ class DiT(nn.Module):
         # zero output => the denoiser starts as its skip connection c_skip * x
         nn.init.zeros_(self.final_layer.adaln.up.weight)
         nn.init.zeros_(self.final_layer.linear.weight)
+        if self.action_embedder is not None:  # zero action MLP outputs: a loaded video model is unchanged
+            for mlp in (self.action_embedder.emb_mlp, self.action_embedder.adaln_mlp):
+                nn.init.zeros_(mlp[-1].weight)
+                nn.init.zeros_(mlp[-1].bias)
 
     def num_params(self) -> int:
         """Number of parameters (works on the meta device)."""
@@ -384,23 +400,39 @@ class DiT(nn.Module):
             x = x + pos.reshape(1, t, h * w, -1)  # [1, t, h*w, D]
         return x
 
-    def _modulation_input(self, sigma: torch.Tensor, cond: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    def _modulation_input(self, sigma: torch.Tensor, cond: dict, T: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Timestep (+ extra) embeddings as [B, T', D] and [B, T', 3D], T' = t or 1."""
         if sigma.ndim == 2:
             sigma = sigma[:, :: self.cfg.patch_temporal]  # [B, t]: one level per latent patch-frame
         else:
             sigma = sigma[:, None]  # [B, 1]
         emb, lora = self.t_embedder(sigma)  # [B, T', D], [B, T', 3D]
-        for key, target in (("extra_emb", "emb"), ("extra_adaln", "lora")):
-            extra = cond.get(key)
-            if extra is None:
-                continue
-            extra = extra[:, None] if extra.ndim == 2 else extra[:, :: self.cfg.patch_temporal]
-            if target == "emb":
-                emb = emb + extra
-            else:
-                lora = lora + extra
+        extras = [(cond.get("extra_emb"), cond.get("extra_adaln"))]
+        if self.action_embedder is not None:
+            extras.append(self._action_extras(cond, emb.shape[0], T))
+        for extra_emb, extra_adaln in extras:
+            for extra, target in ((extra_emb, "emb"), (extra_adaln, "lora")):
+                if extra is None:
+                    continue
+                extra = extra[:, None] if extra.ndim == 2 else extra[:, :: self.cfg.patch_temporal]
+                if target == "emb":
+                    emb = emb + extra
+                else:
+                    lora = lora + extra
         return emb, lora
+
+    def _action_extras(self, cond: dict, B: int, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Action embeddings ([B, T, D], [B, T, 3D]) from cond["actions"] [B, (T-1)*k, A] (missing: zeros)."""
+        cfg = self.cfg
+        n = (T - 1) * cfg.actions_per_frame
+        actions = cond.get("actions")
+        if actions is None:  # no actions given = the "do nothing" command
+            actions = self.action_scale.new_zeros(B, n, cfg.action_dim)
+        if actions.ndim != 3 or actions.shape[1:] != (n, cfg.action_dim):
+            raise ValueError(f"cond['actions']: expected [B, {n}, {cfg.action_dim}] for {T} latent frames, "
+                             f"got {tuple(actions.shape)}")
+        out = self.action_embedder(actions.float() / self.action_scale)
+        return out["extra_emb"], out["extra_adaln"]
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict) -> torch.Tensor:
         """Raw network output for noisy latent `x` at noise conditioning `sigma`.
@@ -408,7 +440,8 @@ class DiT(nn.Module):
         x [B, C, T, H, W]; sigma [B] or [B, T]: the c_noise value the Denoiser passes;
         cond: "text" [B, L, text_dim], "text_mask" [B, L] (bool, optional), "cond_mask"
         [B, 1, T, H, W] or [B, 1, T, 1, 1] (optional; 1 on conditioning frames),
-        "extra_emb" [B, (T,) D] and "extra_adaln" [B, (T,) 3D] (optional).
+        "extra_emb" [B, (T,) D] and "extra_adaln" [B, (T,) 3D] (optional), "actions"
+        [B, (T-1) * actions_per_frame, action_dim] (action-conditioned models; missing = zeros).
         Returns [B, out_channels, T, H, W].
         """
         self._check(x, sigma)
@@ -419,7 +452,7 @@ class DiT(nn.Module):
         if text.ndim != 3 or text.shape[0] != B or text.shape[-1] != cfg.text_dim:
             raise ValueError(f"cond['text']: expected [{B}, L, {cfg.text_dim}], got {tuple(text.shape)}")
         tokens = self._embed(x, cond)  # [B, t, h*w, D]
-        emb, lora = self._modulation_input(sigma, cond)
+        emb, lora = self._modulation_input(sigma, cond, T)
         rope = self._rope(t, h, w, x.device)
         for block in self.blocks:
             tokens = block(tokens, emb, lora, text.to(tokens.dtype), text_mask, rope)

@@ -32,6 +32,9 @@ def register(sub) -> None:
                    help="re-simulate with the initial state perturbed by this fraction (0.01 = 1%%)")
     p.add_argument("--ood", action="store_true", help="sample speed, size or mass outside the training range")
     p.add_argument("--shard-max-clips", type=int, default=64, help="clips per shard (default 64)")
+    p.add_argument("--robot-policy", default="scripted", choices=("scripted", "good", "noisy", "random", "mix"),
+                   help="robot_push clips: the seed's scripted pick, one policy, or mix = good/noisy/random "
+                   "in turn (diverse actions for action-conditioned post-training; default scripted)")
     p.set_defaults(func=cmd_generate)
 
 
@@ -56,6 +59,6 @@ def cmd_generate(args) -> int:
     summary = generate_dataset(args.out, args.scenario or "all", num_clips=args.num_clips,
                                resolution=args.resolution, frames=args.frames, fps=args.fps, seed=args.seed,
                                workers=args.workers, perturb=args.perturb, ood=args.ood,
-                               shard_max_clips=args.shard_max_clips)
+                               shard_max_clips=args.shard_max_clips, robot_policy=args.robot_policy)
     print(json.dumps(summary))
     return 1 if summary["failed"] and not summary["written"] and not summary["skipped"] else 0

@@ -78,6 +78,9 @@ def check_args(resolution: int, frames: int, fps: int, perturb: float) -> int:
     return PHYSICS_HZ // int(fps)
 
 
+ROBOT_POLICIES = ("good", "noisy", "random")
+
+
 def sample_params(scenario: str, seed: int, ood: bool = False) -> dict:
     """The scenario parameters a seed stands for (train range, or ood with one axis outside it).
 
@@ -92,8 +95,11 @@ def sample_params(scenario: str, seed: int, ood: bool = False) -> dict:
 
 def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int = 33, fps: int = 15,
                   perturb: float = 0.0, ood: bool = False, perturb_seed: int = 0,
-                  world: World | None = None) -> SimClip:
+                  world: World | None = None, policy: str | None = None) -> SimClip:
     """Simulate and render one clip. Same arguments -> identical arrays, caption and meta.
+
+    `policy` (robot scenarios only): 'good', 'noisy' or 'random' replaces the scripted
+    policy the seed would pick (e.g. random play data for action-conditioned post-training).
 
     `perturb` re-simulates the same clip with its initial state moved by that relative amount
     (0.01 = 1%, the benchmark's physical-variance ceiling); `perturb_seed` picks the noise draw.
@@ -103,6 +109,12 @@ def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int
     params = sample_params(scenario, seed, ood)
     if perturb > 0:
         params = perturb_params(params, float(perturb), np.random.default_rng([int(seed), 1000 + int(perturb_seed)]))
+    if policy is not None:
+        if "policy" not in params:
+            raise WorldsmithError(f"policy={policy!r}: scenario {scenario!r} has no robot to drive")
+        if policy not in ROBOT_POLICIES:
+            raise WorldsmithError(f"policy={policy!r}: expected one of {', '.join(ROBOT_POLICIES)}")
+        params["policy"] = policy
     world = world or default_world()
     world.reset(substeps=sub)
     sc.build(world, params)

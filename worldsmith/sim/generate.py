@@ -24,7 +24,7 @@ from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
 
 log = logging.getLogger(__name__)
-SETTINGS = ("resolution", "frames", "fps", "perturb", "ood")  # must match when resuming a directory
+SETTINGS = ("resolution", "frames", "fps", "perturb", "ood", "robot_policy")  # must match when resuming a directory
 
 
 def clip_key(scenario: str, base_seed: int, index: int) -> str:
@@ -45,7 +45,8 @@ def _simulate_job(job: dict) -> dict:
         from .clip import simulate_clip
 
         clip = simulate_clip(job["scenario"], job["seed"], resolution=job["resolution"], frames=job["frames"],
-                             fps=job["fps"], perturb=job["perturb"], ood=job["ood"])
+                             fps=job["fps"], perturb=job["perturb"], ood=job["ood"],
+                             policy=_robot_policy(job))
         arrays = {"states": clip.states, "depth": clip.depth, "seg": clip.seg}
         if clip.actions is not None:
             arrays["actions"] = clip.actions
@@ -58,6 +59,18 @@ def _simulate_job(job: dict) -> dict:
     except Exception as e:  # noqa: BLE001 - a batch job records the reason and goes on
         log.debug("clip %s failed:\n%s", job["key"], traceback.format_exc())
         return dict(key=job["key"], error=f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+
+def _robot_policy(job: dict) -> str | None:
+    """The robot policy of a job: None (the scenario's scripted pick), a name, or 'mix' by clip index."""
+    choice = job.get("robot_policy", "scripted")
+    if job["scenario"] != "robot_push" or choice == "scripted":
+        return None
+    if choice == "mix":
+        from .clip import ROBOT_POLICIES
+
+        return ROBOT_POLICIES[job["index"] % len(ROBOT_POLICIES)]
+    return choice
 
 
 def _plain(o):
@@ -80,18 +93,23 @@ def _check_resume(out: str, settings: dict) -> None:
             old = (json.load(f).get("info") or {}).get("sim")
     except (OSError, json.JSONDecodeError):
         return
-    if old and any(old.get(k) != settings[k] for k in SETTINGS):
-        diff = ", ".join(f"{k}: {old.get(k)} -> {settings[k]}" for k in SETTINGS if old.get(k) != settings[k])
+    defaults = {"robot_policy": "scripted"}  # datasets written before the setting existed
+    changed = [k for k in SETTINGS if old and old.get(k, defaults.get(k)) != settings[k]]
+    if changed:
+        diff = ", ".join(f"{k}: {old.get(k, defaults.get(k))} -> {settings[k]}" for k in changed)
         raise WorldsmithError(f"--out {out}: holds clips generated with other settings ({diff}); use a new directory")
 
 
 def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips: int = 10, resolution: int = 64,
                      frames: int = 33, fps: int = 15, seed: int = 0, workers: int | None = None,
-                     perturb: float = 0.0, ood: bool = False, shard_max_clips: int = 64) -> dict:
+                     perturb: float = 0.0, ood: bool = False, shard_max_clips: int = 64,
+                     robot_policy: str = "scripted") -> dict:
     """Simulate `num_clips` clips per scenario into the clip dataset `out`; returns a summary.
 
     Keys are `clip_key(scenario, seed, i)`, so a `--perturb` or `--ood` run with the same seed
-    pairs clip by clip with the plain run (write it to another directory).
+    pairs clip by clip with the plain run (write it to another directory). `robot_policy`:
+    'scripted' (each robot clip's own good/noisy pick), 'good', 'noisy', 'random', or 'mix'
+    (good, noisy, random in turn: diverse actions for action-conditioned post-training).
     """
     from ..data import ClipWriter
     from .clip import check_args, scenario_names
@@ -107,11 +125,14 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
     if not isinstance(seed, int) or seed < 0:
         raise WorldsmithError(f"--seed {seed!r}: expected a non-negative integer")
     check_args(resolution, frames, fps, perturb)
+    if robot_policy not in ("scripted", "good", "noisy", "random", "mix"):
+        raise WorldsmithError(f"--robot-policy {robot_policy!r}: expected scripted, good, noisy, random or mix")
     if workers is None or workers == 0:
         workers = os.cpu_count() or 1
     if workers < 1:
         raise WorldsmithError(f"--workers {workers}: expected >= 1 (0 = all cores)")
-    settings = dict(resolution=resolution, frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood), seed=seed)
+    settings = dict(resolution=resolution, frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood), seed=seed,
+                    robot_policy=robot_policy)
     _check_resume(out, settings)
 
     t0, written, failed, skipped, n_frames = time.perf_counter(), 0, 0, 0, 0
@@ -125,7 +146,8 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
                     skipped += 1
                     continue
                 jobs.append(dict(key=key, scenario=name, seed=clip_seed(name, seed, i), resolution=resolution,
-                                 frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood)))
+                                 frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood), index=i,
+                                 robot_policy=robot_policy))
         bar = progress(total=len(jobs), desc="simulate", unit="clip")
         for res in _run(jobs, workers):
             if "error" in res:

@@ -6,17 +6,25 @@ training stays `worldsmith tokenizer train`.
 
 from __future__ import annotations
 
-TASKS = {"video2world": "worldsmith.diffusion.cli:cmd_train"}
+TASKS = {"video2world": "worldsmith.diffusion.cli:cmd_train",
+         "action2world": "worldsmith.train.cli:cmd_train_action"}
 
 
 def register(sub) -> None:
     from ..diffusion.cli import add_train_arguments
 
-    p = sub.add_parser("train", help="train a world model (--task video2world) on a clip dataset",
+    p = sub.add_parser("train", help="train a world model (--task video2world | action2world) on a clip dataset",
                        description="Train a world model. --task video2world: a DiT over a trained continuous "
-                       "tokenizer's latents (same as `worldsmith dit train`). Tokenizers: `worldsmith tokenizer train`.")
+                       "tokenizer's latents (same as `worldsmith dit train`). --task action2world: post-train a "
+                       "video2world model (--init) on robot clips with per-frame actions, fully or with LoRA "
+                       "(--lora-rank). Tokenizers: `worldsmith tokenizer train`.")
     p.add_argument("--task", default="video2world", help=f"what to train: {', '.join(TASKS)} (default %(default)s)")
     add_train_arguments(p)
+    a = p.add_argument_group("action2world (robot post-training)")
+    a.add_argument("--init", help="pretrained world model directory to post-train (a video2world run's model/)")
+    a.add_argument("--lora-rank", type=int, help="LoRA rank on attention and MLP projections (0 / unset: full fine-tuning)")
+    a.add_argument("--lora-alpha", type=float, help="LoRA alpha (default 16)")
+    a.add_argument("--action-key", help="clip-dataset array holding the per-frame actions (default actions)")
     p.set_defaults(func=cmd_train)
 
 
@@ -29,6 +37,41 @@ def cmd_train(args) -> int:
     if args.task not in TASKS:
         hint = " (tokenizers: worldsmith tokenizer train)" if args.task == "tokenizer" else ""
         raise WorldsmithError(f"--task {args.task!r}: unknown; known tasks: {', '.join(TASKS)}{hint}")
+    if args.task != "action2world":
+        for flag in ("init", "lora_rank", "lora_alpha", "action_key"):
+            if getattr(args, flag, None) is not None:
+                raise WorldsmithError(f"--{flag.replace('_', '-')} is for --task action2world")
     module, func = TASKS[args.task].split(":")
     args.preset = args.preset.removeprefix("dit-")  # `--preset dit-tiny` names the DiT preset `tiny`
     return getattr(importlib.import_module(module), func)(args)
+
+
+def cmd_train_action(args) -> int:
+    """`worldsmith train --task action2world --init DIR --data DIR --out DIR [--lora-rank R]`."""
+    from ..utils import config as cfgutil
+    from ..utils.errors import WorldsmithError, require_dir
+    from .action2world import Action2WorldTask, resolve_config
+
+    if args.tokenizer:
+        raise WorldsmithError("--tokenizer: action2world uses the tokenizer of the --init model")
+    if args.preset != "tiny":  # "tiny" is the flag's default; the shape comes from --init
+        raise WorldsmithError(f"--preset {args.preset}: action2world takes the model shape from --init")
+    cfg = resolve_config(args.init, args.config, args.overrides, data__root=args.data,
+                         diffusion__formulation=args.formulation, train__steps=args.steps,
+                         train__device=args.device, train__max_minutes=args.max_minutes,
+                         lora_rank=args.lora_rank, lora_alpha=args.lora_alpha, action_key=args.action_key)
+    if args.dry_run:
+        print(cfgutil.dump_json(cfg))
+        return 0
+    if not cfg.data.root:
+        raise WorldsmithError("--data: a clip dataset of robot clips with actions is required")
+    require_dir(cfg.data.root, "--data")
+    if not args.out:
+        raise WorldsmithError("--out: a run directory is required")
+    from . import Trainer
+
+    task = Action2WorldTask(cfg)
+    Trainer(task, cfg.train, args.out).fit()
+    kind = f"LoRA rank {cfg.lora_rank} adapter" if cfg.lora_rank else "action-conditioned world model"
+    print(f"{kind} written to {args.out}/model (metrics: {args.out}/metrics.jsonl)")
+    return 0

@@ -69,7 +69,9 @@ class Trainer:
         seed_everything(cfg.seed)
         self.model = self.task.build_model().to(self.device)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+        # frozen parameters (LoRA post-training) get no optimiser state
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(trainable, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                      weight_decay=cfg.optim.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio))
@@ -156,7 +158,8 @@ class Trainer:
             for k, v in {"loss": float(loss.detach()), **scalars}.items():
                 totals[k] = totals.get(k, 0.0) + float(v) / cfg.grad_accum
         if cfg.optim.grad_clip > 0:
-            totals["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip))
+            totals["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(
+                [p for p in self.model.parameters() if p.requires_grad], cfg.optim.grad_clip))
         self.opt.step()
         self.sched.step()
         if self.ema is not None:

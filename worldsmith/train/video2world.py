@@ -87,27 +87,39 @@ def resolve_config(preset_name: str, config_file: str | None = None, overrides: 
     return cfg
 
 
-class _Batches:
-    """Endless deterministic batches {"video": [B, C, T, H, W], "caption": [str]} from a ClipDataset."""
+def collate(items: list[dict], arrays: tuple[str, ...] = ()) -> dict:
+    """{"video": [B, C, T, H, W], "caption": [str], <array>: [B, ...]} from ClipDataset items."""
+    batch = {"video": torch.stack([it["video"] for it in items]), "caption": [it["caption"] for it in items]}
+    for name in arrays:
+        missing = [it["key"] for it in items if name not in it]
+        if missing:
+            raise WorldsmithError(f"clip {missing[0]}: has no '{name}' array")
+        batch[name] = torch.stack([torch.as_tensor(it[name]).float() for it in items])
+    return batch
 
-    def __init__(self, dataset, batch_size: int):
-        self.it, self.batch_size = iter(dataset), batch_size
+
+class _Batches:
+    """Endless deterministic batches (see `collate`) from a ClipDataset."""
+
+    def __init__(self, dataset, batch_size: int, arrays: tuple[str, ...] = ()):
+        self.it, self.batch_size, self.arrays = iter(dataset), batch_size, arrays
 
     def __iter__(self):
         return self
 
     def __next__(self) -> dict:
-        items = [next(self.it) for _ in range(self.batch_size)]
-        return {"video": torch.stack([it["video"] for it in items]),  # [B, C, T, H, W]
-                "caption": [it["caption"] for it in items]}
+        return collate([next(self.it) for _ in range(self.batch_size)], self.arrays)
 
 
 class Video2WorldTask(Task):
     """Diffusion world-model training on tokenizer latents with text conditioning.
 
     `tokenizer` / `text_encoder` objects may be passed in (already loaded); otherwise they
-    are loaded from `cfg.tokenizer` / `cfg.text_encoder`. Both stay frozen.
+    are loaded from `cfg.tokenizer` / `cfg.text_encoder`. Both stay frozen. Subclasses add
+    conditioning through `arrays` (clip arrays to batch) and `batch_cond`.
     """
+
+    arrays: tuple[str, ...] = ()
 
     def __init__(self, cfg: Video2WorldTrainConfig, tokenizer=None, text_encoder=None):
         self.tokenizer = tokenizer if tokenizer is not None else self._load_tokenizer(cfg.tokenizer)
@@ -157,12 +169,12 @@ class Video2WorldTask(Task):
         if not d.root:
             raise WorldsmithError("--data: a clip dataset directory is required")
         return ClipDataset(d.root, split=split, num_frames=d.num_frames, stride=d.stride, size=d.size,
-                           shuffle=shuffle, shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=(),
+                           shuffle=shuffle, shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=self.arrays,
                            loop=loop, rank=rank, world_size=world)
 
     def train_batches(self, seed: int, rank: int = 0, world_size: int = 1) -> Iterator[dict]:
         ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size)
-        return _Batches(ds, self.cfg.train.batch_size)
+        return _Batches(ds, self.cfg.train.batch_size, self.arrays)
 
     @torch.no_grad()
     def encode(self, video_BCTHW: torch.Tensor, captions: list[str]) -> tuple[torch.Tensor, dict]:
@@ -173,8 +185,12 @@ class Video2WorldTask(Task):
         hidden, mask = self.text_encoder.encode_tokens(list(captions))
         return latent, {"text": hidden.to(dev), "text_mask": mask.to(dev)}
 
+    def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        """(latent, cond) of a batch: its captions as text; subclasses add more conditioning."""
+        return self.encode(batch["video"], batch["caption"])
+
     def loss(self, model, batch, step):
-        latent, cond = self.encode(batch["video"], batch["caption"])
+        latent, cond = self.batch_cond(batch)
         loss, info = unwrap(model).loss(latent, cond)
         return loss, {"sigma_mean": float(info["sigma"].mean()),
                       "cond_frames_mean": float(info["num_cond_frames"].float().mean())}
@@ -194,9 +210,7 @@ class Video2WorldTask(Task):
                 if len(items) >= self.cfg.data.val_clips:
                     break
             for i in range(0, len(items), 4):
-                chunk = items[i:i + 4]
-                self._val.append({"video": torch.stack([it["video"] for it in chunk]),
-                                  "caption": [it["caption"] for it in chunk]})
+                self._val.append(collate(items[i:i + 4], self.arrays))
         return self._val
 
     def evaluate(self, model, step):
@@ -209,7 +223,7 @@ class Video2WorldTask(Task):
         g = torch.Generator().manual_seed(1234)
         total, n = 0.0, 0
         for b in batches:
-            latent, cond = self.encode(b["video"].to(dev), b["caption"])
+            latent, cond = self.batch_cond(self.to_device(b, dev))
             loss, _ = den.loss(latent, cond, generator=g)
             total, n = total + float(loss) * len(b["caption"]), n + len(b["caption"])
         return {"val_loss": total / n}

@@ -1,0 +1,178 @@
+"""Action2World post-training (full and LoRA), its export/load, the Gymnasium envs and policy evaluation.
+
+One tiny pipeline on real simulator clips at 32 px: random tokenizer -> 2-step video2world
+base -> 2-step action2world runs -> exported directories -> envs and `worldsmith eval`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+from worldsmith.cli import main
+from worldsmith.sim.generate import generate_dataset
+from worldsmith.tokenizer.model import build_tokenizer
+from worldsmith.train import Trainer
+from worldsmith.train import action2world as a2w
+from worldsmith.train.video2world import Video2WorldTask
+from worldsmith.train.video2world import resolve_config as v2w_config
+from worldsmith.utils.errors import WorldsmithError
+
+SIZE = 32
+TINY = ["model.width=32", "model.depth=2", "model.num_heads=2", "model.adaln_lora_dim=8"]
+FAST = ["train.batch_size=2", "train.eval_every=0", "train.ckpt_every=0", "train.sample_every=0",
+        "train.tensorboard=false", "train.optim.warmup_steps=1", "data.shuffle_buffer=4", "data.val_clips=1"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from worldsmith.text.encoder import TextEncoder
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("a2w")
+    generate_dataset(str(root / "robot"), "robot_push", num_clips=6, resolution=SIZE, frames=13, workers=1,
+                     robot_policy="mix")
+    torch.manual_seed(0)
+    build_tokenizer("cv4x8x8-tiny").save_pretrained(root / "tok")
+    enc = TextEncoder(max_length=8)
+    cfg = v2w_config("tiny", None, TINY + FAST, data__root=str(root / "robot"), tokenizer=str(root / "tok"),
+                     data__num_frames=9, data__size=SIZE, train__steps=2)
+    Trainer(Video2WorldTask(cfg, text_encoder=enc), cfg.train, root / "base").fit()
+    base = str(root / "base" / "model")
+    out = {"root": root, "base": base, "enc": enc, "data": str(root / "robot")}
+    for name, rank in (("full", 0), ("lora", 4)):
+        cfg = a2w.resolve_config(base, None, FAST, data__root=str(root / "robot"), train__steps=2, lora_rank=rank)
+        task = a2w.Action2WorldTask(cfg, text_encoder=enc)
+        trainer = Trainer(task, cfg.train, root / name)
+        trainer.fit()
+        out[name] = str(root / name / "model")
+        out[name + "_trained"] = trainer.eval_model()  # the EMA copy that was exported
+        out[name + "_live"] = trainer.model
+    return out
+
+
+def test_exports(runs):
+    for name in ("full", "lora"):
+        with open(os.path.join(runs[name], "world_model.json")) as f:
+            meta = json.load(f)
+        assert meta["task"] == "action2world" and meta["action"]["dim"] == 7
+        assert meta["action"]["per_latent_frame"] == 4 and os.path.isdir(os.path.join(runs[name], "tokenizer"))
+    assert os.path.isfile(os.path.join(runs["full"], "model.safetensors"))
+    # LoRA: only the adapter (+ action MLPs) is saved, not the base weights
+    assert not os.path.exists(os.path.join(runs["lora"], "model.safetensors"))
+    assert os.path.isfile(os.path.join(runs["lora"], "adapter_model.safetensors"))
+
+
+def test_lora_trains_only_adapters(runs):
+    den = runs["lora_live"]
+    names = [n for n, p in den.named_parameters() if p.requires_grad]
+    assert names and all("lora_" in n or n.startswith("net.action_embedder.") for n in names)
+
+
+@pytest.mark.parametrize("name", ["full", "lora"])
+def test_loaded_model_equals_trained(runs, name):
+    """The exported model (LoRA: merged into the base at load) gives the trained model's outputs."""
+    trained = runs[name + "_trained"].eval()
+    loaded = a2w.load_action_denoiser(runs[name]).eval()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 16, 3, 4, 4, generator=g)
+    cond = {"text": torch.randn(2, 3, 384, generator=g), "actions": torch.randn(2, 8, 7, generator=g) * 0.02}
+    sigma = torch.tensor([0.5, 2.0])
+    with torch.no_grad():
+        assert torch.allclose(trained(x, sigma, cond), loaded(x, sigma, cond), atol=1e-5)
+        zero = loaded(x, sigma, {**cond, "actions": torch.zeros(2, 8, 7)})
+        assert torch.allclose(zero, loaded(x, sigma, {"text": cond["text"]}), atol=1e-6)  # missing = zeros
+
+
+def test_action_model_predicts(runs):
+    from worldsmith.inference.action import ActionWorldModel
+
+    wm = ActionWorldModel.from_pretrained(runs["lora"], device="cpu", text_encoder=runs["enc"], steps=2)
+    ctx = np.random.default_rng(0).integers(0, 255, (2, wm.context_frames, SIZE, SIZE, 3), dtype=np.uint8)
+    past = np.zeros((2, wm.context_frames - 1, 7), np.float32)
+    out = wm.rollout(ctx, past, np.zeros((2, 8, 7), np.float32))
+    assert out.shape == (2, 8, SIZE, SIZE, 3) and out.dtype == np.uint8
+    with pytest.raises(WorldsmithError, match="actions"):
+        wm.predict(ctx, past, np.zeros((2, 3, 7), np.float32))
+
+
+def test_env_checker_and_make(runs):
+    from gymnasium.utils.env_checker import check_env
+
+    from worldsmith.envs.sim_env import RobotPushSimEnv
+    from worldsmith.envs.world_env import WorldModelEnv
+
+    env = WorldModelEnv(runs["full"], sampler_steps=2, device="cpu", max_steps=2)
+    check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=3)
+    assert obs["image"].shape == (SIZE, SIZE, 3) and "target_pos" in info["task"]
+    obs, r, term, trunc, info = env.step(env.action_space.sample())
+    assert info["frames"].shape == (4, SIZE, SIZE, 3) and r in (0.0, 1.0)
+    sim = RobotPushSimEnv(resolution=SIZE, max_steps=2)
+    check_env(sim, skip_render_check=True)
+    # same start frames in both environments
+    assert np.array_equal(sim.reset(seed=3)[1]["frames"][-1], env.reset(seed=3)[0]["image"])
+    sim.close()
+    made = gymnasium.make("worldsmith/RobotPushWorldModel-v0", model=runs["full"], sampler_steps=2, device="cpu")
+    assert made.reset(seed=1)[0]["image"].shape == (SIZE, SIZE, 3)
+
+
+def test_vector_env_batches_and_autoresets(runs):
+    from worldsmith.envs.world_env import WorldModelVectorEnv
+
+    env = WorldModelVectorEnv(runs["full"], num_envs=2, max_steps=1, sampler_steps=2, device="cpu")
+    obs, info = env.reset(seed=[5, 6])
+    assert obs["image"].shape == (2, SIZE, SIZE, 3) and len(info["task"]) == 2
+    obs, r, term, trunc, info = env.step(env.action_space.sample())
+    assert trunc.all() and info["frames"].shape == (2, 4, SIZE, SIZE, 3)
+    obs, r, term, trunc, info = env.step(env.action_space.sample())  # next-step autoreset
+    assert not trunc.any() and not info["_success"].any()
+
+
+def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
+    out = tmp_path / "policy"
+    assert main(["eval", "policy", "--model", runs["lora"], "--episodes", "2", "--max-steps", "2",
+                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out)]) == 0
+    rep = json.loads((out / "results.json").read_text())
+    assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep
+    for r in rep["policies"].values():
+        assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
+    assert (out / rep["videos"]["good"][0]).is_file()
+    assert "Spearman" in capsys.readouterr().out
+    out = tmp_path / "actions"
+    assert main(["eval", "actions", "--model", runs["full"], "--clips", "2", "--frames", "13",
+                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
+    assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
+
+
+def test_bad_inputs(runs, tmp_path, capsys):
+    def fails(args: list[str], match: str) -> None:
+        assert main(args) != 0
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1, err
+
+    fails(["eval", "policy", "--model", runs["base"], "--out", str(tmp_path / "x")], "not an action-conditioned model")
+    fails(["eval", "policy", "--model", runs["full"], "--policy", "nope", "--out", str(tmp_path / "x")], "--policy")
+    fails(["train", "--task", "action2world", "--data", runs["data"], "--out", str(tmp_path / "r")], "--init")
+    fails(["train", "--task", "video2world", "--lora-rank", "4", "--data", runs["data"], "--out", str(tmp_path / "r")],
+          "--lora-rank")
+    empty = tmp_path / "clips"
+    generate_dataset(str(empty), "fall", num_clips=1, resolution=SIZE, frames=9, workers=1)
+    with pytest.raises(WorldsmithError, match="actions"):
+        a2w.Action2WorldTask(a2w.resolve_config(runs["base"], None, FAST, data__root=str(empty)),
+                             text_encoder=runs["enc"])

@@ -1,0 +1,122 @@
+"""Policy evaluation inside a world model, checked against the real simulator.
+
+Each policy runs the same episodes (start seeds) in `RobotPushSimEnv` (the truth) and in
+`WorldModelVectorEnv` (all episodes of a policy in one batch). Success is judged at the end of
+the episode: from the true state in the simulator, from the predicted image in the world
+model. The report gives per-policy success rates in both, their Spearman rank correlation
+(does the world model order policies as reality does?), the per-episode agreement, and
+side-by-side videos (simulator | world model) of the first episodes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..utils.atomic import atomic_write_json
+from ..utils.progress import progress
+
+START_SEED = 700_000  # episode start seeds, away from the training clips' seeds
+
+
+def spearman(a, b) -> float:
+    """Spearman rank correlation with average ranks for ties; NaN when either side is constant."""
+    def ranks(x):
+        x = np.asarray(x, np.float64)
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=np.float64)
+        for v in np.unique(x):  # ties share their mean rank
+            r[x == v] = r[x == v].mean()
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    if len(ra) < 2 or ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def run_sim(factory, seeds: list[int], *, k: int, context_frames: int, max_steps: int, resolution: int,
+            policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray]]:
+    """Episodes of one policy in the simulator -> (success per episode, frames [T, H, W, 3] per episode)."""
+    from ..envs.policies import action_chunk
+    from ..envs.sim_env import RobotPushSimEnv
+
+    env = RobotPushSimEnv(resolution=resolution, actions_per_step=k, context_frames=context_frames,
+                          max_steps=max_steps)
+    wins, videos = [], []
+    try:
+        for s in seeds:
+            obs, info = env.reset(seed=s)
+            policy, frames = factory(info["task"], policy_seed + s), [info["frames"]]
+            done, success = False, False
+            while not done:
+                obs, _, term, trunc, step_info = env.step(action_chunk(policy, obs, k))
+                frames.append(step_info["frames"])
+                success, done = step_info["success"], term or trunc
+            wins.append(bool(success))
+            videos.append(np.concatenate(frames))
+    finally:
+        env.close()
+    return wins, videos
+
+
+def run_world_model(wm, factory, seeds: list[int], *, max_steps: int,
+                    policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray]]:
+    """The same episodes, batched in the world model -> (success per episode, frames per episode)."""
+    from ..envs.policies import action_chunk
+    from ..envs.world_env import WorldModelVectorEnv
+
+    env = WorldModelVectorEnv(wm, num_envs=len(seeds), max_steps=max_steps)
+    obs, info = env.reset(seed=list(seeds))
+    policies = [factory(task, policy_seed + s) for task, s in zip(info["task"], seeds)]
+    frames = [[env.episodes.frames[i].copy()] for i in range(len(seeds))]
+    success = np.zeros(len(seeds), bool)
+    for _ in range(max_steps):
+        acts = np.stack([action_chunk(p, {"image": obs["image"][i], "ee_pos": obs["ee_pos"][i]}, wm.k)
+                         for i, p in enumerate(policies)])
+        obs, _, term, trunc, step_info = env.step(acts)
+        success = step_info["success"]
+        for i in range(len(seeds)):
+            frames[i].append(step_info["frames"][i])
+        if np.all(term | trunc):
+            break
+    return [bool(s) for s in success], [np.concatenate(f) for f in frames]
+
+
+def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int = 7, out_dir: str | None = None,
+                      videos: int = 2, seed: int = START_SEED) -> dict:
+    """Run every policy in both environments from the same starts; returns (and writes) the report."""
+    seeds = [seed + i for i in range(episodes)]
+    rows, side_by_side = {}, {}
+    for name, factory in progress(list(policies.items()), desc="policies", unit="policy"):
+        sim_wins, sim_vids = run_sim(factory, seeds, k=wm.k, context_frames=wm.context_frames, max_steps=max_steps,
+                                     resolution=wm.size)
+        wm_wins, wm_vids = run_world_model(wm, factory, seeds, max_steps=max_steps)
+        rows[name] = {"sim_success": float(np.mean(sim_wins)), "world_model_success": float(np.mean(wm_wins)),
+                      "agreement": float(np.mean(np.array(sim_wins) == np.array(wm_wins))),
+                      "episodes": [{"seed": s, "sim": a, "world_model": b} for s, a, b in zip(seeds, sim_wins, wm_wins)]}
+        side_by_side[name] = [np.concatenate([a[:len(b)], b[:len(a)]], axis=2) for a, b in zip(sim_vids, wm_vids)][:videos]
+    names = list(rows)
+    report = {"policies": rows, "episodes": episodes, "max_steps": max_steps, "start_seeds": seeds,
+              "spearman": spearman([rows[n]["sim_success"] for n in names], [rows[n]["world_model_success"] for n in names]),
+              "agreement": float(np.mean([rows[n]["agreement"] for n in names])),
+              "actions_per_step": wm.k, "context_frames": wm.context_frames}
+    if out_dir:
+        _write(out_dir, report, side_by_side, wm.fps)
+    return report
+
+
+def _write(out_dir: str, report: dict, side_by_side: dict, fps: float) -> None:
+    """results.json + videos/<policy>-<i>.mp4 (simulator left, world model right)."""
+    from ..io import write_video
+
+    os.makedirs(os.path.join(out_dir, "videos"), exist_ok=True)
+    files = {}
+    for name, vids in side_by_side.items():
+        for i, v in enumerate(vids):
+            rel = os.path.join("videos", f"{name}-{i}.mp4")
+            write_video(os.path.join(out_dir, rel), v, fps=fps)
+            files.setdefault(name, []).append(rel)
+    atomic_write_json(os.path.join(out_dir, "results.json"), {**report, "videos": files})

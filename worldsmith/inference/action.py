@@ -1,0 +1,121 @@
+"""Action-conditioned prediction: past frames + robot actions -> the next frames, batched.
+
+`ActionWorldModel` loads an Action2World directory (full checkpoint, or a LoRA adapter that
+is merged into its base model at load time) and predicts autoregressively: the last
+`context_frames` pixel frames are encoded by the causal tokenizer (the first of them on its
+own, as an image), the actions of the context and of the new frames go to the network, and
+one or more new latent frames (each `k` pixel frames, `k` actions) are sampled and decoded.
+Re-encoding the context every chunk keeps the tokenizer's "first frame alone" layout valid
+however long the rollout runs (Cosmos-Predict2's action model also restarts from a frame).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import torch
+from einops import rearrange
+
+from ..utils.errors import WorldsmithError, require_dir, require_file
+
+
+class ActionWorldModel:
+    """Frames + actions -> next frames. Shapes: frames uint8 [B, T, H, W, 3], actions float [B, N, A]."""
+
+    def __init__(self, denoiser, tokenizer, text_cond: dict, meta: dict, device: torch.device, *,
+                 steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m"):
+        self.denoiser, self.tokenizer, self.text_cond, self.meta = denoiser, tokenizer, text_cond, meta
+        self.device, self.steps, self.sampler = device, steps, sampler
+        cfg = denoiser.net.cfg
+        self.k, self.action_dim = cfg.actions_per_frame, cfg.action_dim
+        self.size, self.fps = int(meta.get("size", 64)), float(meta.get("fps", 15.0))
+        if context_latents < 1:
+            raise WorldsmithError(f"context_latents={context_latents}: expected >= 1")
+        self.context_frames = 1 + self.k * (context_latents - 1)
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str, device: str = "auto", *, text_encoder=None, steps: int = 10,
+                        context_latents: int = 2) -> "ActionWorldModel":
+        """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`)."""
+        from ..text.encoder import TextEncoder
+        from ..tokenizer.model import CausalVideoTokenizer
+        from ..train.action2world import load_action_denoiser
+        from ..utils.device import resolve_device
+
+        d = require_dir(model_dir, "--model")
+        path = require_file(os.path.join(d, "world_model.json"), "--model world_model.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+        except json.JSONDecodeError as e:
+            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        if meta.get("task") != "action2world":
+            raise WorldsmithError(f"--model {d}: not an action-conditioned model (world_model.json task is "
+                                  f"{meta.get('task', 'video2world')!r}); post-train it with "
+                                  f"`worldsmith train --task action2world --init {d}`")
+        dev = resolve_device(device)
+        den = load_action_denoiser(d, device=dev).eval()
+        tok = CausalVideoTokenizer.from_pretrained(os.path.join(d, meta.get("tokenizer") or "tokenizer"),
+                                                   device=dev).eval()
+        if text_encoder is None:
+            name = meta.get("text_encoder") or "minilm"
+            text_encoder = TextEncoder(None if name.startswith("minilm") else name,
+                                       max_length=int(meta.get("text_max_length", 64)))
+        hidden, mask = text_encoder.encode_tokens([meta.get("prompt", "")])
+        return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps,
+                   context_latents=context_latents)
+
+    def _check(self, context: np.ndarray, past: np.ndarray, actions: np.ndarray) -> None:
+        B, C = context.shape[:2]
+        if context.ndim != 5 or context.shape[2:] != (self.size, self.size, 3) or context.dtype != np.uint8:
+            raise WorldsmithError(f"context: expected uint8 [B, T, {self.size}, {self.size}, 3], "
+                                  f"got {context.dtype} {list(context.shape)}")
+        if (C - 1) % self.k:
+            raise WorldsmithError(f"context: {C} frames; expected 1 + j*{self.k}")
+        if past.shape != (B, C - 1, self.action_dim):
+            raise WorldsmithError(f"past_actions: expected [{B}, {C - 1}, {self.action_dim}], got {list(past.shape)}")
+        if actions.ndim != 3 or actions.shape[0] != B or actions.shape[2] != self.action_dim \
+                or actions.shape[1] < self.k or actions.shape[1] % self.k:
+            raise WorldsmithError(f"actions: expected [{B}, m*{self.k}, {self.action_dim}], got {list(actions.shape)}")
+
+    @torch.no_grad()
+    def predict(self, context: np.ndarray, past_actions: np.ndarray, actions: np.ndarray, seed: int = 0) -> np.ndarray:
+        """The frames that `actions` [B, m*k, A] lead to after `context` [B, C, H, W, 3] -> uint8 [B, m*k, H, W, 3].
+
+        `past_actions` [B, C-1, A] are the actions between the context frames.
+        """
+        from ..diffusion import generate
+
+        context, past = np.asarray(context), np.asarray(past_actions, np.float32)
+        actions = np.asarray(actions, np.float32)
+        self._check(context, past, actions)
+        B, C = context.shape[:2]
+        x = torch.from_numpy(context).to(self.device).float().div(127.5).sub(1)
+        latent = self.tokenizer.encode(rearrange(x, "b t h w c -> b c t h w")).float()  # [B, Cl, c, h, w]
+        c, m = latent.shape[2], actions.shape[1] // self.k
+        shape = (B, latent.shape[1], c + m, latent.shape[3], latent.shape[4])
+        cond = {"text": self.text_cond["text"].expand(B, -1, -1), "text_mask": self.text_cond["text_mask"].expand(B, -1),
+                "actions": torch.from_numpy(np.concatenate([past, actions], axis=1)).to(self.device)}
+        sample = generate(self.denoiser, shape, cond, guidance=0.0, cond_latent=latent, num_cond_frames=c,
+                          steps=self.steps, sampler=self.sampler, seed=seed)
+        video = self.tokenizer.decode(sample)[:, :, -m * self.k:]  # [B, 3, m*k, H, W]
+        video = video.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+        return rearrange(video, "b c t h w -> b t h w c").numpy()
+
+    def rollout(self, context: np.ndarray, past_actions: np.ndarray, actions: np.ndarray, seed: int = 0,
+                chunk: int = 1) -> np.ndarray:
+        """Predict len(actions) frames [B, N, H, W, 3] for actions [B, N, A], `chunk` latent frames at a time."""
+        frames, acts = np.asarray(context), np.asarray(past_actions, np.float32)
+        actions = np.asarray(actions, np.float32)
+        C, step, out = frames.shape[1], chunk * self.k, []
+        if actions.shape[1] % self.k:
+            raise WorldsmithError(f"actions: {actions.shape[1]} steps; expected a multiple of {self.k}")
+        for i, start in enumerate(range(0, actions.shape[1], step)):
+            a = actions[:, start:start + step]
+            new = self.predict(frames[:, -C:], acts[:, -(C - 1):] if C > 1 else acts[:, :0], a, seed=seed + i)
+            out.append(new)
+            frames = np.concatenate([frames, new], axis=1)
+            acts = np.concatenate([acts, a], axis=1)
+        return np.concatenate(out, axis=1)

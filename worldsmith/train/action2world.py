@@ -1,0 +1,230 @@
+"""Action-conditioned post-training (Action2World): a pretrained world model learns robot actions.
+
+Cosmos-Predict2's robot recipe: start from a Video2World checkpoint, add small MLPs that
+embed the per-frame actions into the timestep modulation (`DiTConfig.action_dim`,
+`models/embedders.py`), and fine-tune on robot videos with their actions, predicting the
+next frames from the current ones. Here the whole network can be fine-tuned, or only LoRA
+adapters on the attention and MLP projections plus the new action MLPs
+(`--lora-rank`, `models/lora.py`); a LoRA run exports only the adapter and the action MLPs,
+merged into the base model when loaded (`inference/action.py`).
+
+Windows are short (`data.num_frames` = 9: 3 latent frames for a 4x tokenizer) and the model
+conditions on 1 or 2 latent frames (1 or 5 pixel frames), the context the robot environment
+(`envs/`) rolls out with. Text is a fixed prompt (empty by default): the actions carry the task.
+Actions are divided per dimension by their spread in the training clips (stored in the model
+config) so that metres and radians reach the MLPs at unit scale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..diffusion import Denoiser, DiffusionConfig
+from ..models.dit import DiT, DiTConfig
+from ..utils import config as cfgutil
+from ..utils.atomic import atomic_write_json
+from ..utils.errors import WorldsmithError, require_dir, require_file
+from .config import OptimConfig, TrainConfig
+from .trainer import unwrap
+from .video2world import Video2WorldTask, Video2WorldTrainConfig, WorldDataConfig
+
+log = logging.getLogger(__name__)
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+@dataclass
+class Action2WorldTrainConfig(Video2WorldTrainConfig):
+    """A post-training run: a Video2World run config plus the base model, actions and LoRA."""
+
+    init: str = ""
+    """The pretrained world model directory (`worldsmith train --task video2world` output `model/`)."""
+    action_key: str = "actions"
+    """Clip-dataset array with the per-frame actions [T, A] (row t moves frame t -> t+1)."""
+    prompt: str = ""
+    """The fixed text every sample is conditioned on."""
+    lora_rank: int = 0
+    """0: full fine-tuning; > 0: LoRA adapters of this rank (the base weights stay frozen)."""
+    lora_alpha: float = 16.0
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "output_proj", "layer1", "layer2")
+
+
+def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
+    """(net config, diffusion config, world_model.json) of a world-model directory, with clear errors."""
+    from ..utils.config import from_dict
+
+    d = require_dir(model_dir, "world model directory")
+    out = []
+    for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
+        path = require_file(os.path.join(d, name), f"world model {name}")
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        out.append(from_dict(cls, data, where=path) if cls else data)
+    return out[0], out[1], out[2]
+
+
+def resolve_config(init: str, config_file: str | None = None, overrides: list[str] | None = None,
+                   **fields) -> Action2WorldTrainConfig:
+    """Defaults from the base model at `init` -> file -> --set overrides -> explicit fields."""
+    if not init:
+        raise WorldsmithError("--init: the pretrained world model directory is required")
+    net_cfg, diff_cfg, meta = read_world_model(init)
+    diff_cfg = dataclasses.replace(diff_cfg, cond_frame_choices=(1, 2), text_dropout=0.0)
+    text_encoder = meta.get("text_encoder", "minilm")
+    cfg = Action2WorldTrainConfig(
+        preset="init", model=net_cfg, diffusion=diff_cfg, init=init,
+        tokenizer=os.path.join(init, meta.get("tokenizer", "tokenizer")),
+        text_encoder="" if text_encoder == "minilm" else text_encoder,
+        text_max_length=int(meta.get("text_max_length", 64)),
+        data=WorldDataConfig(num_frames=9, size=int(meta.get("size", 64))),
+        train=TrainConfig(steps=1000, batch_size=8, ema_decay=0.99,
+                          optim=OptimConfig(lr=2e-4, warmup_steps=50)))
+    cfg = cfgutil.resolve(cfg, config_file, overrides)
+    for dotted, value in fields.items():
+        if value is not None:
+            cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))
+    if cfg.lora_rank < 0:
+        raise WorldsmithError(f"--lora-rank {cfg.lora_rank}: expected >= 0 (0 = full fine-tuning)")
+    if cfg.data.stride != 1:
+        raise WorldsmithError(f"data.stride={cfg.data.stride}: action conditioning needs every frame (stride 1)")
+    return cfg
+
+
+def action_scale(root: str, key: str, max_clips: int = 256) -> np.ndarray:
+    """Per-dimension spread (std, floored) of the actions in up to `max_clips` training clips -> [A]."""
+    from ..data.format import SHARD_DIR, load_array
+    from ..data.reader import _group_by_shard, iter_shard_clips, read_manifest
+
+    rows = [r for r in read_manifest(root) if r["split"] == "train"][:max_clips]
+    acts = []
+    for shard, keys in _group_by_shard(rows).items():
+        for rec in iter_shard_clips(os.path.join(root, SHARD_DIR, shard), set(keys), decode=False):
+            data = rec["members"].get(f"{key}.npy")
+            if data is not None:
+                a = load_array(data)
+                acts.append(a.reshape(len(a), -1)[:-1])  # the last row moves past the clip end
+    if not acts:
+        raise WorldsmithError(f"--data {root}: no training clip has a '{key}' array (robot actions); "
+                              f"generate robot clips (worldsmith sim generate --scenario robot_push) or import "
+                              f"them (worldsmith data import-bridge)")
+    allacts = np.concatenate(acts).astype(np.float64)  # [N, A]
+    std = allacts.std(axis=0)
+    return np.maximum(std, 1e-3 * max(float(std.max()), 1e-6))  # a constant dimension keeps a finite scale
+
+
+class Action2WorldTask(Video2WorldTask):
+    """Post-train a Video2World model on clips with per-frame actions (full or LoRA)."""
+
+    def __init__(self, cfg: Action2WorldTrainConfig, tokenizer=None, text_encoder=None):
+        super().__init__(cfg, tokenizer, text_encoder)
+        self.arrays = (cfg.action_key,)
+        scale = action_scale(self.cfg.data.root, cfg.action_key) if self.cfg.data.root else np.ones(1)
+        st = self.tokenizer.cfg.temporal_compression
+        model = dataclasses.replace(self.cfg.model, action_dim=len(scale), actions_per_frame=st,
+                                    action_scale=tuple(float(s) for s in scale))
+        self.cfg = dataclasses.replace(self.cfg, model=model)
+
+    def build_model(self) -> nn.Module:
+        """The base Denoiser's weights in an action-conditioned net (new action MLPs at zero), LoRA-wrapped."""
+        base = Denoiser.from_pretrained(self.cfg.init)
+        net = DiT(self.cfg.model)
+        missing, unexpected = net.load_state_dict(base.net.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("action_embedder.") for k in missing):
+            raise WorldsmithError(f"--init {self.cfg.init}: weights do not fit the model "
+                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        den = Denoiser(net, self.cfg.diffusion)
+        if self.cfg.lora_rank > 0:
+            from ..models.lora import apply_lora, mark_only_lora_trainable
+
+            apply_lora(net, self.lora_config(), under="blocks")
+            trainable, total = mark_only_lora_trainable(den, also=("net.action_embedder",))
+            log.info("LoRA rank %d: %d of %d parameters trainable (%.1f%%)", self.cfg.lora_rank, trainable, total,
+                     100.0 * trainable / total)
+        return den
+
+    def lora_config(self):
+        from ..models.lora import LoRAConfig
+
+        return LoRAConfig(rank=self.cfg.lora_rank, alpha=self.cfg.lora_alpha, targets=tuple(self.cfg.lora_targets))
+
+    def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        """Latent + the fixed prompt + the window's actions [B, (T'-1)*k, A] (the last row leaves the window)."""
+        latent, cond = self.encode(batch["video"], [self.cfg.prompt] * len(batch["caption"]))
+        n = (latent.shape[2] - 1) * self.cfg.model.actions_per_frame
+        cond["actions"] = batch[self.cfg.action_key][:, :n].to(latent.device)
+        return latent, cond
+
+    def log_samples(self, model, batch, writer, step):
+        """No TensorBoard videos for action runs (the action fidelity benchmark shows rollouts)."""
+
+    def export(self, model, out_dir: str) -> None:
+        """Full fine-tuning: a self-contained model directory. LoRA: the adapter + action MLPs only.
+
+        Both hold tokenizer/ and world_model.json (with "task": "action2world" and the action
+        layout); a LoRA directory's adapter_config.json names the base model it merges into.
+        """
+        den = unwrap(model)
+        os.makedirs(out_dir, exist_ok=True)
+        if self.cfg.lora_rank > 0:
+            from ..models.lora import save_adapter
+
+            extra = {f"action_embedder.{k}": v for k, v in den.net.action_embedder.state_dict().items()}
+            save_adapter(den.net, out_dir, self.lora_config(), extra=extra, metadata={
+                "base_model": os.path.abspath(self.cfg.init),
+                "model": cfgutil.to_dict(self.cfg.model), "diffusion": cfgutil.to_dict(self.cfg.diffusion)})
+        else:
+            den.save_pretrained(out_dir)
+        self.tokenizer.save_pretrained(os.path.join(out_dir, "tokenizer"))
+        _, _, base_meta = read_world_model(self.cfg.init)
+        atomic_write_json(os.path.join(out_dir, "world_model.json"), {
+            **base_meta, "tokenizer": "tokenizer", "captions": "", "task": "action2world",
+            "prompt": self.cfg.prompt, "num_frames": self.cfg.data.num_frames,
+            "action": {"dim": self.cfg.model.action_dim, "per_latent_frame": self.cfg.model.actions_per_frame,
+                       "key": self.cfg.action_key, "lora_rank": self.cfg.lora_rank},
+            "latent_shape": list(self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size,
+                                                                 self.cfg.data.size)),
+        })
+
+
+def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> Denoiser:
+    """An exported Action2World model: a full checkpoint, or base + LoRA adapter merged at load time."""
+    d = require_dir(model_dir, "action world model directory")
+    if not os.path.isfile(os.path.join(d, ADAPTER_CONFIG)):
+        den = Denoiser.from_pretrained(d, device=device)
+        if den.net.action_embedder is None:
+            raise WorldsmithError(f"{d}: not an action-conditioned model (no action_dim in config.json); "
+                                  f"post-train it with `worldsmith train --task action2world --init {d}`")
+        return den
+    from ..models.lora import LoRAConfig, apply_lora, load_adapter, load_lora_weights, merge_lora
+    from ..utils.config import from_dict
+
+    lora_cfg, tensors, meta = load_adapter(d)
+    where = os.path.join(d, ADAPTER_CONFIG)
+    for field in ("base_model", "model", "diffusion"):
+        if field not in meta:
+            raise WorldsmithError(f"{where}: missing '{field}'")
+    base_dir = meta["base_model"]
+    if not os.path.isdir(base_dir):
+        raise WorldsmithError(f"{where}: base model {base_dir} not found (the adapter merges into it)")
+    base = Denoiser.from_pretrained(base_dir)
+    net = DiT(from_dict(DiTConfig, meta["model"], where=where))
+    net.load_state_dict(base.net.state_dict(), strict=False)
+    apply_lora(net, lora_cfg if isinstance(lora_cfg, LoRAConfig) else LoRAConfig(**lora_cfg), under="blocks")
+    rest = load_lora_weights(net, tensors)
+    emb = {k.removeprefix("action_embedder."): v for k, v in rest.items() if k.startswith("action_embedder.")}
+    try:
+        net.action_embedder.load_state_dict(emb)
+    except RuntimeError as e:
+        raise WorldsmithError(f"{d}: action embedder weights do not match ({str(e).splitlines()[0]})") from None
+    merge_lora(net)
+    return Denoiser(net, from_dict(DiffusionConfig, meta["diffusion"], where=where)).to(device)
