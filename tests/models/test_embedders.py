@@ -42,3 +42,26 @@ def test_action_embedder_rejects_bad_shapes():
         emb(torch.randn(2, 7, 7))
     with pytest.raises(ValueError, match="actions"):
         emb(torch.randn(2, 8, 6))
+
+
+def test_action_conditioned_dit_config_save_load(tmp_path):
+    """DiTConfig.action_dim builds the embedder inside the DiT; actions go in through cond["actions"]."""
+    torch.manual_seed(0)
+    cfg = DiTConfig(in_channels=4, out_channels=4, width=32, depth=2, num_heads=2, text_dim=8, adaln_lora_dim=8,
+                    action_dim=7, actions_per_frame=4, action_scale=(0.02,) * 3 + (0.1,) * 3 + (1.0,))
+    net = DiT(cfg)
+    with torch.no_grad():
+        for p in net.parameters():
+            if torch.count_nonzero(p) == 0:
+                p.normal_(0, 0.05)
+    x, sigma, text = torch.randn(2, 4, 3, 4, 4), torch.rand(2), torch.randn(2, 5, 8)
+    actions = torch.randn(2, 8, 7) * 0.02
+    out = net(x, sigma, {"text": text, "actions": actions})
+    assert not torch.allclose(out, net(x, sigma, {"text": text}))  # the actions steer the prediction
+    assert torch.allclose(net(x, sigma, {"text": text}), net(x, sigma, {"text": text, "actions": actions * 0}))
+    with pytest.raises(ValueError, match="actions"):
+        net(x, sigma, {"text": text, "actions": torch.zeros(2, 4, 7)})  # 3 latent frames need 8 actions
+    net.save_pretrained(tmp_path / "m")
+    back = DiT.from_pretrained(tmp_path / "m")
+    assert back.cfg.action_dim == 7 and tuple(back.cfg.action_scale) == cfg.action_scale
+    assert torch.allclose(back(x, sigma, {"text": text, "actions": actions}), out)

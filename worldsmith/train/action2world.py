@@ -180,7 +180,8 @@ class Action2WorldTask(Video2WorldTask):
 
             extra = {f"action_embedder.{k}": v for k, v in den.net.action_embedder.state_dict().items()}
             save_adapter(den.net, out_dir, self.lora_config(), extra=extra, metadata={
-                "base_model": os.path.abspath(self.cfg.init),
+                # relative to the adapter, so base + adapter can move (or ship) together
+                "base_model": os.path.relpath(os.path.abspath(self.cfg.init), os.path.abspath(out_dir)),
                 "model": cfgutil.to_dict(self.cfg.model), "diffusion": cfgutil.to_dict(self.cfg.diffusion)})
         else:
             den.save_pretrained(out_dir)
@@ -213,7 +214,7 @@ def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> 
     for field in ("base_model", "model", "diffusion"):
         if field not in meta:
             raise WorldsmithError(f"{where}: missing '{field}'")
-    base_dir = meta["base_model"]
+    base_dir = os.path.normpath(os.path.join(d, meta["base_model"]))  # relative to the adapter (or absolute)
     if not os.path.isdir(base_dir):
         raise WorldsmithError(f"{where}: base model {base_dir} not found (the adapter merges into it)")
     base = Denoiser.from_pretrained(base_dir)
