@@ -11,14 +11,13 @@ however long the rollout runs (Cosmos-Predict2's action model also restarts from
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import torch
 from einops import rearrange
 
-from ..utils.errors import WorldsmithError, require_dir, require_file
+from ..utils.errors import WorldsmithError, read_json, require_dir
 
 
 class ActionWorldModel:
@@ -45,12 +44,7 @@ class ActionWorldModel:
         from ..utils.device import resolve_device
 
         d = require_dir(model_dir, "--model")
-        path = require_file(os.path.join(d, "world_model.json"), "--model world_model.json")
-        try:
-            with open(path, encoding="utf-8") as f:
-                meta = json.load(f)
-        except json.JSONDecodeError as e:
-            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        meta = read_json(os.path.join(d, "world_model.json"), "--model world_model.json")
         if meta.get("task") != "action2world":
             raise WorldsmithError(f"--model {d}: not an action-conditioned model (world_model.json task is "
                                   f"{meta.get('task', 'video2world')!r}); post-train it with "

@@ -10,7 +10,6 @@ the Denoiser, tokenizer/, captions/ and world_model.json.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 from einops import rearrange
 
-from ..utils.errors import WorldsmithError, require_dir, require_file
+from ..utils.errors import WorldsmithError, read_json, require_dir
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,7 @@ class WorldPipeline:
         from ..utils.device import resolve_device
 
         d = require_dir(model_dir, "--model")
-        meta_path = require_file(os.path.join(d, "world_model.json"), "--model world_model.json")
-        try:
-            with open(meta_path, encoding="utf-8") as f:
-                meta = json.load(f)
-        except json.JSONDecodeError as e:
-            raise WorldsmithError(f"{meta_path}: not valid JSON ({e})") from None
+        meta = read_json(os.path.join(d, "world_model.json"), "--model world_model.json")
         dev = resolve_device(device)
         den = Denoiser.from_pretrained(d, device=dev).eval()
         tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")  # relative (absolute paths also work)

@@ -18,7 +18,6 @@ config) so that metres and radians reach the MLPs at unit scale.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from ..diffusion import Denoiser, DiffusionConfig
 from ..models.dit import DiT, DiTConfig
 from ..utils import config as cfgutil
 from ..utils.atomic import atomic_write_json
-from ..utils.errors import WorldsmithError, require_dir, require_file
+from ..utils.errors import WorldsmithError, read_json, require_dir
 from .config import OptimConfig, TrainConfig
 from .trainer import unwrap
 from .video2world import Video2WorldTask, Video2WorldTrainConfig, WorldDataConfig
@@ -63,12 +62,8 @@ def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
     d = require_dir(model_dir, "world model directory")
     out = []
     for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
-        path = require_file(os.path.join(d, name), f"world model {name}")
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        path = os.path.join(d, name)
+        data = read_json(path, f"world model {name}")
         out.append(from_dict(cls, data, where=path) if cls else data)
     return out[0], out[1], out[2]
 

@@ -34,3 +34,20 @@ def require_dir(path: str | os.PathLike, what: str = "directory") -> str:
     if not os.path.isdir(p):
         raise WorldsmithError(f"{what} is not a directory: {p}")
     return p
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> dict:
+    """The JSON object at `path` (an existing, non-empty file), or one clear error naming it."""
+    import json
+
+    p = require_file(path, what)
+    try:
+        with open(p, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise WorldsmithError(f"{p}: not valid JSON ({e})") from None
+    except UnicodeDecodeError:
+        raise WorldsmithError(f"{p}: not a text file (expected JSON)") from None
+    if not isinstance(data, dict):
+        raise WorldsmithError(f"{p}: expected a JSON object, got {type(data).__name__}")
+    return data
