@@ -5,6 +5,8 @@
    resident memory and seconds per step, for full fine-tuning and for LoRA (rank 16 on the
    attention and MLP projections + the action MLPs). Each variant runs in its own process so
    that peak memory (ru_maxrss) is its own.
+   The same count for the published Cosmos-2B shape (meta device), where the optimiser state
+   LoRA saves is what matters.
 2. With --model DIR (an exported action model): `WorldModelEnv` steps per second (one step =
    4 predicted frames) and frames per second, single env and a vector env of 8.
 
@@ -60,6 +62,21 @@ def train_step_child(mode: str, steps: int, threads: int) -> dict:
             "s_per_step": sum(times) / len(times)}
 
 
+def published_shape_params() -> dict:
+    """Trainable parameters, full vs LoRA rank 16 (+ action MLPs), of the Cosmos-2B shape, on the meta device."""
+    from worldsmith.models.dit import DiT, cosmos_2b
+    from worldsmith.models.lora import LoRAConfig, apply_lora, mark_only_lora_trainable
+
+    cfg = cosmos_2b()
+    cfg.action_dim, cfg.actions_per_frame = 7, 4
+    with torch.device("meta"):
+        net = DiT(cfg)
+        full = sum(p.numel() for p in net.parameters())
+        apply_lora(net, LoRAConfig(rank=16, alpha=16.0), under="blocks")
+        lora, _ = mark_only_lora_trainable(net, also=("action_embedder",))
+    return {"full": full, "lora": lora}
+
+
 def env_speed(model: str, threads: int, steps: int) -> dict:
     from worldsmith.envs.world_env import WorldModelEnv, WorldModelVectorEnv
 
@@ -107,6 +124,10 @@ def main() -> None:
     print(f"LoRA / full: trainable {l_['trainable_params'] / f['trainable_params']:.3f}, "
           f"peak RSS {l_['peak_rss_mb'] / f['peak_rss_mb']:.2f}, training memory (peak - before the first step) "
           f"{l_['training_mb'] / max(f['training_mb'], 1e-9):.2f}, time/step {l_['s_per_step'] / f['s_per_step']:.2f}")
+    big = published_shape_params()
+    print(f"at the published Cosmos-2B shape (meta device): full {big['full']:,} trainable vs LoRA {big['lora']:,} "
+          f"({big['lora'] / big['full']:.3f}); fp32 grads + AdamW state (12 B/param): "
+          f"{12 * big['full'] / 2**30:.1f} GiB vs {12 * big['lora'] / 2**30:.2f} GiB")
     if args.model:
         sp = env_speed(args.model, args.threads, args.steps)
         print(f"WorldModelEnv: {sp['single']['steps_per_s']:.2f} steps/s ({sp['single']['frames_per_s']:.1f} frames/s); "

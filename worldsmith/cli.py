@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "worldsmith.guardrails.cli",
     "worldsmith.text.cli",
     "worldsmith.eval.cli",
+    "worldsmith.quickstart",
     "worldsmith.diffusion.cli",
     "worldsmith.train.cli",
     "worldsmith.inference.cli",

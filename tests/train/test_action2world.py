@@ -147,7 +147,7 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert main(["eval", "policy", "--model", runs["lora"], "--episodes", "2", "--max-steps", "2",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out)]) == 0
     rep = json.loads((out / "results.json").read_text())
-    assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep
+    assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep and "spearman_progress" in rep
     for r in rep["policies"].values():
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
     assert (out / rep["videos"]["good"][0]).is_file()

@@ -297,6 +297,18 @@ def success_from_image(image: np.ndarray, task: dict) -> bool:
     return bool(np.linalg.norm(xy - np.asarray(task["target_pos"][:2], np.float64)) < float(task["target_radius"]))
 
 
+def progress_from_images(start: np.ndarray, end: np.ndarray, task: dict) -> float:
+    """Metres the object got closer to the target between two images (0 if either view lost it).
+
+    A graded verdict for when binary success is rare: a blurred-away object counts as no progress.
+    """
+    target = np.asarray(task["target_pos"][:2], np.float64)
+    a, b = estimate_object_xy(start, task), estimate_object_xy(end, task)
+    if a is None or b is None:
+        return 0.0
+    return float(np.linalg.norm(a - target) - np.linalg.norm(b - target))
+
+
 # ---- policies that see -------------------------------------------------------------------------
 class VisualPolicy:
     """A state policy (obs dict -> action7) run from {"image" uint8 [H,W,3], "ee_pos" [3]}.

@@ -108,10 +108,13 @@ def cmd_policy(args) -> int:
     policies = dict(load_policy(spec) for spec in (args.policy or ["good", "noisy", "random"]))
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps)
     rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out)
-    print(f"{'policy':<12} {'simulator':>10} {'world model':>12} {'agreement':>10}")
+    print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'agreement':>10} "
+          f"{'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
-        print(f"{name:<12} {r['sim_success']:>10.2f} {r['world_model_success']:>12.2f} {r['agreement']:>10.2f}")
-    print(f"Spearman rank correlation (simulator vs world model): {rep['spearman']:.2f}")
+        print(f"{name:<10} {r['sim_success']:>13.2f} {r['world_model_success']:>12.2f} {r['agreement']:>10.2f} "
+              f"{r['sim_progress_m']:>16.3f} {r['world_model_progress_m']:>12.3f}")
+    print(f"Spearman rank correlation (simulator vs world model): success {rep['spearman']:.2f}, "
+          f"progress {rep['spearman_progress']:.2f}")
     print(f"report: {args.out}/results.json, videos: {args.out}/videos/")
     return 0
 

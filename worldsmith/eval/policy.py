@@ -4,7 +4,9 @@ Each policy runs the same episodes (start seeds) in `RobotPushSimEnv` (the truth
 `WorldModelVectorEnv` (all episodes of a policy in one batch). Success is judged at the end of
 the episode: from the true state in the simulator, from the predicted image in the world
 model. The report gives per-policy success rates in both, their Spearman rank correlation
-(does the world model order policies as reality does?), the per-episode agreement, and
+(does the world model order policies as reality does?), the per-episode agreement, a graded
+verdict measured identically in both (metres the object got closer to the target, from the
+first and last images; 0 when the object is lost) with its own rank correlation, and
 side-by-side videos (simulator | world model) of the first episodes.
 """
 
@@ -14,6 +16,7 @@ import os
 
 import numpy as np
 
+from ..envs.vision import progress_from_images
 from ..utils.atomic import atomic_write_json
 from ..utils.progress import progress
 
@@ -38,17 +41,18 @@ def spearman(a, b) -> float:
 
 
 def run_sim(factory, seeds: list[int], *, k: int, context_frames: int, max_steps: int, resolution: int,
-            policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray]]:
-    """Episodes of one policy in the simulator -> (success per episode, frames [T, H, W, 3] per episode)."""
+            policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray], list[dict]]:
+    """Episodes of one policy in the simulator -> (success, frames [T, H, W, 3], task) per episode."""
     from ..envs.policies import action_chunk
     from ..envs.sim_env import RobotPushSimEnv
 
     env = RobotPushSimEnv(resolution=resolution, actions_per_step=k, context_frames=context_frames,
                           max_steps=max_steps)
-    wins, videos = [], []
+    wins, videos, tasks = [], [], []
     try:
         for s in seeds:
             obs, info = env.reset(seed=s)
+            tasks.append(info["task"])
             policy, frames = factory(info["task"], policy_seed + s), [info["frames"]]
             done, success = False, False
             while not done:
@@ -59,7 +63,7 @@ def run_sim(factory, seeds: list[int], *, k: int, context_frames: int, max_steps
             videos.append(np.concatenate(frames))
     finally:
         env.close()
-    return wins, videos
+    return wins, videos, tasks
 
 
 def run_world_model(wm, factory, seeds: list[int], *, max_steps: int,
@@ -91,17 +95,26 @@ def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int =
     seeds = [seed + i for i in range(episodes)]
     rows, side_by_side = {}, {}
     for name, factory in progress(list(policies.items()), desc="policies", unit="policy"):
-        sim_wins, sim_vids = run_sim(factory, seeds, k=wm.k, context_frames=wm.context_frames, max_steps=max_steps,
-                                     resolution=wm.size)
+        sim_wins, sim_vids, tasks = run_sim(factory, seeds, k=wm.k, context_frames=wm.context_frames,
+                                            max_steps=max_steps, resolution=wm.size)
         wm_wins, wm_vids = run_world_model(wm, factory, seeds, max_steps=max_steps)
+        C = wm.context_frames
+        # graded verdict, measured the same way (from images) in both: metres closer to the target
+        sim_prog = [progress_from_images(v[C - 1], v[-1], t) for v, t in zip(sim_vids, tasks)]
+        wm_prog = [progress_from_images(v[C - 1], v[-1], t) for v, t in zip(wm_vids, tasks)]
         rows[name] = {"sim_success": float(np.mean(sim_wins)), "world_model_success": float(np.mean(wm_wins)),
                       "agreement": float(np.mean(np.array(sim_wins) == np.array(wm_wins))),
-                      "episodes": [{"seed": s, "sim": a, "world_model": b} for s, a, b in zip(seeds, sim_wins, wm_wins)]}
+                      "sim_progress_m": float(np.mean(sim_prog)), "world_model_progress_m": float(np.mean(wm_prog)),
+                      "episodes": [{"seed": s, "sim": a, "world_model": b, "sim_progress_m": pa,
+                                    "world_model_progress_m": pb}
+                                   for s, a, b, pa, pb in zip(seeds, sim_wins, wm_wins, sim_prog, wm_prog)]}
         side_by_side[name] = [np.concatenate([a[:len(b)], b[:len(a)]], axis=2) for a, b in zip(sim_vids, wm_vids)][:videos]
     names = list(rows)
     report = {"policies": rows, "episodes": episodes, "max_steps": max_steps, "start_seeds": seeds,
               "spearman": spearman([rows[n]["sim_success"] for n in names], [rows[n]["world_model_success"] for n in names]),
               "agreement": float(np.mean([rows[n]["agreement"] for n in names])),
+              "spearman_progress": spearman([rows[n]["sim_progress_m"] for n in names],
+                                            [rows[n]["world_model_progress_m"] for n in names]),
               "actions_per_step": wm.k, "context_frames": wm.context_frames}
     if out_dir:
         _write(out_dir, report, side_by_side, wm.fps)
