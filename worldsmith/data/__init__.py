@@ -10,6 +10,8 @@ See `format.py` for the layout. Public API:
 - `split_for_key(key, fractions)`: the stable train/val/test split of a key.
 - `import_cosmos(src, out)` / `export_cosmos(root, dst)`: the Cosmos post-training layout
   (`videos/*.mp4` + `metas/*.txt`).
+- `bridge.import_bridge(src, out)`: robot videos with per-frame actions in the Cosmos/Bridge
+  layout (`videos/` + `annotations/*.json`) -> clips with `actions` [T, A] (and `states`).
 """
 
 from .format import FORMAT_VERSION, split_for_key
