@@ -24,12 +24,7 @@ FACE_VIDEO = "/work/shared/test-videos/cosmos-transfer1/example1_input_video.mp4
 SIZE, FRAMES = 32, 9
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clip(i: int) -> np.ndarray:

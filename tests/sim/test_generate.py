@@ -73,3 +73,23 @@ def test_dead_workers_are_reported_and_the_run_finishes():
     assert sorted(r["key"] for r in res) == ["3", "4", "5"]
     assert all("died" in r["error"] for r in res)
     assert [r for r in _run([1, 2, 3], 2, fn=abs)] == [1, 2, 3]
+
+
+def test_robot_policy_mix_and_resume_guard(tmp_path, capsys):
+    """--robot-policy mix drives robot clips with good, noisy, random in turn; other scenarios keep theirs."""
+    out = str(tmp_path / "robot")
+    assert main(["sim", "generate", "--scenario", "robot_push", "--scenario", "fall", "--num-clips", "3",
+                 "--frames", "5", "--resolution", "32", "--workers", "1", "--robot-policy", "mix",
+                 "--out", out]) == 0
+    policies = {rec["key"]: rec["meta"]["params"].get("policy") for rec in iter_clips(out)}
+    assert [policies[clip_key("robot_push", 0, i)] for i in range(3)] == ["good", "noisy", "random"]
+    assert all(policies[clip_key("fall", 0, i)] is None for i in range(3))
+    rand = next(rec for rec in iter_clips(out) if rec["key"] == clip_key("robot_push", 0, 2))
+    assert "random" in rand["caption"] and np.abs(rand["arrays"]["actions"][:-1]).sum() > 0
+    capsys.readouterr()
+    # the same directory with another policy setting would mix two datasets: refused
+    assert main(["sim", "generate", "--scenario", "robot_push", "--num-clips", "3", "--frames", "5",
+                 "--resolution", "32", "--workers", "1", "--robot-policy", "good", "--out", out]) == 2
+    assert "robot_policy: mix -> good" in capsys.readouterr().err
+    with pytest.raises(WorldsmithError, match="no robot"):
+        simulate_clip("fall", 1, frames=2, policy="good")

@@ -75,21 +75,14 @@ def cmd_presets(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ..utils import config as cfgutil
-    from ..utils.errors import WorldsmithError, require_dir
+    from ..train.config import dry_run_or_check
     from .training import resolve_config
 
     cfg = resolve_config(args.preset, args.config, args.overrides, data__root=args.data,
                          train__steps=args.steps, train__device=args.device,
                          train__max_minutes=args.max_minutes)
-    if args.dry_run:
-        print(cfgutil.dump_json(cfg))
+    if dry_run_or_check(cfg, args):
         return 0
-    if not cfg.data.root:
-        raise WorldsmithError("--data: a clip dataset directory is required")
-    require_dir(cfg.data.root, "--data")
-    if not args.out:
-        raise WorldsmithError("--out: a run directory is required")
     from ..parallel import init_distributed, parallelize
     from ..train import Trainer
     from .training import TokenizerTask

@@ -123,7 +123,9 @@ class Action2WorldTask(Video2WorldTask):
     def __init__(self, cfg: Action2WorldTrainConfig, tokenizer=None, text_encoder=None):
         super().__init__(cfg, tokenizer, text_encoder)
         self.arrays = (cfg.action_key,)
-        scale = action_scale(self.cfg.data.root, cfg.action_key) if self.cfg.data.root else np.ones(1)
+        if not self.cfg.data.root:
+            raise WorldsmithError("--data: a clip dataset of robot clips with actions is required")
+        scale = action_scale(self.cfg.data.root, cfg.action_key)
         st = self.tokenizer.cfg.temporal_compression
         model = dataclasses.replace(self.cfg.model, action_dim=len(scale), actions_per_frame=st,
                                     action_scale=tuple(float(s) for s in scale))
@@ -201,7 +203,7 @@ def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> 
             raise WorldsmithError(f"{d}: not an action-conditioned model (no action_dim in config.json); "
                                   f"post-train it with `worldsmith train --task action2world --init {d}`")
         return den
-    from ..models.lora import LoRAConfig, apply_lora, load_adapter, load_lora_weights, merge_lora
+    from ..models.lora import apply_lora, load_adapter, load_lora_weights, merge_lora
     from ..utils.config import from_dict
 
     lora_cfg, tensors, meta = load_adapter(d)
@@ -215,7 +217,7 @@ def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> 
     base = Denoiser.from_pretrained(base_dir)
     net = DiT(from_dict(DiTConfig, meta["model"], where=where))
     net.load_state_dict(base.net.state_dict(), strict=False)
-    apply_lora(net, lora_cfg if isinstance(lora_cfg, LoRAConfig) else LoRAConfig(**lora_cfg), under="blocks")
+    apply_lora(net, lora_cfg, under="blocks")
     rest = load_lora_weights(net, tensors)
     emb = {k.removeprefix("action_embedder."): v for k, v in rest.items() if k.startswith("action_embedder.")}
     try:

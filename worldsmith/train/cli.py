@@ -48,26 +48,21 @@ def cmd_train(args) -> int:
 
 def cmd_train_action(args) -> int:
     """`worldsmith train --task action2world --init DIR --data DIR --out DIR [--lora-rank R]`."""
-    from ..utils import config as cfgutil
-    from ..utils.errors import WorldsmithError, require_dir
+    from ..utils.errors import WorldsmithError
+    from .config import dry_run_or_check
     from .action2world import Action2WorldTask, resolve_config
 
     if args.tokenizer:
         raise WorldsmithError("--tokenizer: action2world uses the tokenizer of the --init model")
     if args.preset != "tiny":  # "tiny" is the flag's default; the shape comes from --init
         raise WorldsmithError(f"--preset {args.preset}: action2world takes the model shape from --init")
-    cfg = resolve_config(args.init, args.config, args.overrides, data__root=args.data,
-                         diffusion__formulation=args.formulation, train__steps=args.steps,
+    if args.formulation:
+        raise WorldsmithError("--formulation: action2world keeps the diffusion formulation of the --init model")
+    cfg = resolve_config(args.init, args.config, args.overrides, data__root=args.data, train__steps=args.steps,
                          train__device=args.device, train__max_minutes=args.max_minutes,
                          lora_rank=args.lora_rank, lora_alpha=args.lora_alpha, action_key=args.action_key)
-    if args.dry_run:
-        print(cfgutil.dump_json(cfg))
+    if dry_run_or_check(cfg, args, "a clip dataset of robot clips with actions"):
         return 0
-    if not cfg.data.root:
-        raise WorldsmithError("--data: a clip dataset of robot clips with actions is required")
-    require_dir(cfg.data.root, "--data")
-    if not args.out:
-        raise WorldsmithError("--out: a run directory is required")
     from . import Trainer
 
     task = Action2WorldTask(cfg)

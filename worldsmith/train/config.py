@@ -60,3 +60,20 @@ class TrainConfig:
         if self.optim.lr <= 0:
             raise WorldsmithError(f"train.optim.lr={self.optim.lr}: must be > 0")
         return self
+
+
+def dry_run_or_check(cfg, args, data_what: str = "a clip dataset directory") -> bool:
+    """Shared by the training commands: print the resolved config for --dry-run (True: stop
+    here); otherwise check that --data is an existing directory and --out is given."""
+    from ..utils import config as cfgutil
+    from ..utils.errors import require_dir
+
+    if args.dry_run:
+        print(cfgutil.dump_json(cfg))
+        return True
+    if not cfg.data.root:
+        raise WorldsmithError(f"--data: {data_what} is required")
+    require_dir(cfg.data.root, "--data")
+    if not args.out:
+        raise WorldsmithError("--out: a run directory is required")
+    return False
