@@ -152,3 +152,41 @@ def test_denoiser_save_load_round_trip(tmp_path):
     (tmp_path / "wm" / "diffusion.json").write_text('{"formulation": "ddpm"}')
     with pytest.raises(WorldsmithError, match="formulation"):
         Denoiser.from_pretrained(tmp_path / "wm")
+
+
+@pytest.mark.parametrize("formulation", ["edm", "rf"])
+def test_anchor_zero_net_denoises_toward_the_last_conditioning_frame(formulation):
+    """anchor=last_cond: a zero-output net is the Gaussian prior centred on the last conditioning
+    frame (D = A + c_skip (x - A)), and the loss target is the change from that frame."""
+    den = Denoiser(tiny_net(randomize=False), DiffusionConfig(formulation=formulation, anchor="last_cond"))
+    x0, cond = batch(B=2, T=5)
+    vc = VideoCondition.build(x0, 2)
+    last = x0[:, :, 1:2].expand(-1, -1, 3, -1, -1)
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(3))
+    x = torch.cat([x0[:, :, :2], last], dim=2) + 0.7 * noise
+    c_skip = den.scalings(torch.tensor(0.7))[0]
+    out = den(x, torch.tensor(0.7), cond, vc)
+    assert torch.allclose(out[:, :, :2], x0[:, :, :2])
+    assert torch.allclose(out[:, :, 2:], last + c_skip * 0.7 * noise[:, :, 2:], atol=1e-5)
+    # the anchor: last conditioning frame on generated frames, zero on conditioning frames / without any
+    vc = VideoCondition.build(x0, torch.tensor([1, 0]))
+    A = den.anchor(x0, vc)
+    assert torch.equal(A[0, :, 1:], x0[0, :, 0:1].expand(-1, 4, -1, -1))
+    assert A[0, :, 0].abs().sum() == 0 and A[1].abs().sum() == 0
+    # a net that outputs the residual target exactly gives zero loss
+    den_none = Denoiser(tiny_net(), DiffusionConfig(formulation=formulation))
+    loss_a, _ = Denoiser(tiny_net(), den.cfg).loss(x0, cond, torch.Generator().manual_seed(0), num_cond_frames=2)
+    loss_n, _ = den_none.loss(x0, cond, torch.Generator().manual_seed(0), num_cond_frames=2)
+    assert torch.isfinite(loss_a) and not torch.isclose(loss_a, loss_n)
+
+
+def test_anchor_validated_and_old_checkpoints_load(tmp_path):
+    with pytest.raises(ValueError, match="anchor"):
+        Denoiser(tiny_net(), DiffusionConfig(anchor="first"))
+    den = Denoiser(tiny_net(), DiffusionConfig())
+    den.save_pretrained(tmp_path / "wm")
+    (tmp_path / "wm" / "diffusion.json").write_text('{"formulation": "edm"}')  # written before `anchor` existed
+    assert Denoiser.from_pretrained(tmp_path / "wm").cfg.anchor == "none"
+    (tmp_path / "wm" / "diffusion.json").write_text('{"anchor": "previous"}')
+    with pytest.raises(WorldsmithError, match="anchor"):
+        Denoiser.from_pretrained(tmp_path / "wm")

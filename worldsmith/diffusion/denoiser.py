@@ -14,6 +14,15 @@ The loss is the mean squared error of F against its target `(x0 - c_skip x)/c_ou
 equals EDM's weighted loss (lambda = 1/c_out^2) and the flow-matching velocity loss. It is
 averaged over generated frames only: conditioning frames (see `conditioning.py`) carry a
 clean latent and are never scored.
+
+Anchor (`anchor="last_cond"`, our addition): with conditioning frames, the diffusion runs
+on the *change* from the last conditioning latent frame, `x0 - A`, where `A` repeats that
+frame over the frames to generate (A = 0 without conditioning frames, so Text2World is the
+plain model). Samplers are unchanged: their state stays `x0 + sigma * eps` in latent
+space, and the denoiser subtracts and adds back `A` inside. The net's final layer starts
+at zero, so an untrained model is a Gaussian prior centred on "nothing moves" (the latent
+copy of the last frame, a strong baseline where most pixels are still), and training only
+has to learn what changes. The conditioning frames stay absolute in the net's input, so it sees the scene.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from .conditioning import VideoCondition, drop_text, randn, sample_aug_sigma, sa
 
 
 DIFFUSION_CONFIG_NAME = "diffusion.json"
+ANCHORS = ("none", "last_cond")
 
 
 @dataclass
@@ -52,6 +62,7 @@ class DiffusionConfig:
     aug_sigma_max: float = 1.0
     aug_sigma_inference: float = 0.001  # Cosmos DEFAULT_AUGMENT_SIGMA
     text_dropout: float = 0.2       # for classifier-free guidance
+    anchor: str = "none"            # "none" or "last_cond": denoise the change from the last conditioning frame
 
 
 def edm_scalings(sigma: torch.Tensor, sigma_data: float):
@@ -80,6 +91,8 @@ class Denoiser(nn.Module):
         self.cfg = cfg or DiffusionConfig()
         if self.cfg.formulation not in ("edm", "rf"):
             raise ValueError(f"formulation: expected 'edm' or 'rf', got {self.cfg.formulation!r}")
+        if self.cfg.anchor not in ANCHORS:
+            raise ValueError(f"anchor: expected one of {ANCHORS}, got {self.cfg.anchor!r}")
 
     def scalings(self, sigma: torch.Tensor):
         """(c_skip, c_out, c_in, c_noise) for noise level(s) `sigma`, same shape as `sigma`."""
@@ -87,8 +100,21 @@ class Denoiser(nn.Module):
             return edm_scalings(sigma, self.cfg.sigma_data)
         return rf_scalings(sigma)
 
+    def anchor(self, x: torch.Tensor, video_cond: VideoCondition | None) -> torch.Tensor:
+        """The anchor A [B, C, T, H, W] for `x`: the last conditioning latent frame on the frames
+        to generate, zero on conditioning frames and for samples without any (or anchor="none")."""
+        if self.cfg.anchor == "none" or video_cond is None or not bool(video_cond.mask.any()):
+            return torch.zeros((), dtype=x.dtype, device=x.device)
+        n = video_cond.num_frames.long()  # [B]
+        idx = (n - 1).clamp(min=0).view(-1, 1, 1, 1, 1).expand(-1, x.shape[1], 1, *x.shape[3:])
+        last = video_cond.latent.to(x.dtype).gather(2, idx)  # [B, C, 1, H, W]
+        gen = ~video_cond.mask & (n > 0).view(-1, 1, 1, 1, 1)  # [B, 1, T, 1, 1]
+        return torch.where(gen, last, torch.zeros_like(last))  # [B, C, T, H, W]
+
     def _inputs(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict, video_cond: VideoCondition | None):
-        """Replace conditioning frames and precondition: (net input, c_noise, cond, c_skip, c_out, x_in)."""
+        """Replace conditioning frames and precondition: (net input, c_noise, cond, c_skip, c_out, x_in).
+
+        `x` must already have the anchor subtracted (see `anchor`)."""
         B, _, T = x.shape[:3]
         sigma = sigma.to(x.dtype).reshape(-1).expand(B)  # [B]
         if video_cond is None or not bool(video_cond.mask.any()):
@@ -111,9 +137,10 @@ class Denoiser(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict,
                 video_cond: VideoCondition | None = None) -> torch.Tensor:
         """Denoised estimate of x0 from `x` [B, C, T, H, W] at noise level `sigma` ([B] or scalar)."""
-        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x, sigma, cond, video_cond)
+        A = self.anchor(x, video_cond)
+        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x - A, sigma, cond, video_cond)
         out = self.net(net_in, c_noise, cond)
-        denoised = c_skip * x_in + c_out * out.to(x.dtype)
+        denoised = A + c_skip * x_in + c_out * out.to(x.dtype)
         if video_cond is not None:
             denoised = torch.where(video_cond.mask, video_cond.latent.to(x.dtype), denoised)
         return denoised
@@ -146,9 +173,10 @@ class Denoiser(nn.Module):
         x_noisy = x0 + sigma.view(B, 1, 1, 1, 1) * noise
         video_cond = self.training_condition(x0, generator, num_cond_frames)
         cond = drop_text(cond, self.cfg.text_dropout, generator)
-        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy, sigma, cond, video_cond)
+        A = self.anchor(x0, video_cond)
+        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy - A, sigma, cond, video_cond)
         out = self.net(net_in, c_noise, cond).float()
-        target = ((x0 - c_skip * x_in) / c_out).float()
+        target = ((x0 - A - c_skip * x_in) / c_out).float()
         err = (out - target).pow(2).mean(dim=(1, 3, 4))  # [B, T]
         gen_mask = ~video_cond.mask[:, 0, :, 0, 0]  # [B, T]: True on generated frames
         err = torch.where(gen_mask, err, torch.zeros_like(err))  # never 0 * inf on conditioning frames
@@ -180,4 +208,6 @@ class Denoiser(nn.Module):
             raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
         if cfg.formulation not in ("edm", "rf"):
             raise WorldsmithError(f"{path}: formulation must be 'edm' or 'rf', got {cfg.formulation!r}")
+        if cfg.anchor not in ANCHORS:
+            raise WorldsmithError(f"{path}: anchor must be one of {', '.join(ANCHORS)}, got {cfg.anchor!r}")
         return cls(net, cfg)
