@@ -153,6 +153,17 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     res = json.loads((out / "results.json").read_text())
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
+    # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
+    generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)
+    for data, ok in ((runs["data"], True), (runs["data"] + "-short", False)):
+        out = tmp_path / f"actions-data-{ok}"
+        rc = main(["eval", "actions", "--model", runs["full"], "--data", data, "--split", "all", "--clips", "2",
+                   "--frames", "13", "--sampler-steps", "2", "--device", "cpu", "--out", str(out)])
+        assert rc == (0 if ok else 2)
+    res = json.loads((tmp_path / "actions-data-True" / "results.json").read_text())
+    assert res["source"] == runs["data"] and len(res["per_clip"]) == 2 and res["skipped"] == []
+    assert np.isfinite(res["variants"]["true actions"]["object_iou"])  # sim clips carry seg masks
+    assert "no usable clip" in capsys.readouterr().err
 
 
 def test_bad_inputs(runs, tmp_path, capsys):

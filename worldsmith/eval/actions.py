@@ -7,6 +7,10 @@ last context frame. Scores per predicted frame against the truth: PSNR, SSIM, Io
 pushed object's mask and the centroid error (pixels) of the robot arm's mask, an
 end-effector proxy (masks from colour models calibrated on the context frames, as in the
 physics benchmark, `objects.py`). The model follows its actions when (a) beats (b) and (c).
+
+`dataset_clips` takes the clips from a clip dataset instead (the user's own robot videos,
+e.g. from `worldsmith data import-bridge`): without segmentation masks only PSNR and SSIM
+are scored (IoU and arm error are NaN).
 """
 
 from __future__ import annotations
@@ -29,6 +33,48 @@ def held_out_clips(n: int, frames: int, resolution: int, seed: int = HELD_OUT_SE
             for i in progress(range(n), desc="simulate held-out clips", unit="clip")]
 
 
+def dataset_clips(root: str, n: int, frames: int, resolution: int, *, action_key: str = "actions",
+                  action_dim: int | None = None, split: str | None = "val") -> tuple[list, list[dict]]:
+    """Up to `n` clips of at least `frames` frames with actions from the dataset at `root`.
+
+    Frames are resized (cover + centre crop) to `resolution`; clips that are too short, lack
+    `action_key` or have another action dimension are skipped and listed as (key, reason).
+    """
+    from types import SimpleNamespace
+
+    from ..data.dataset import resize_cover_crop
+    from ..data.reader import iter_clips
+
+    clips, skipped = [], []
+    for rec in iter_clips(root, split):
+        if len(clips) >= n:
+            break
+        acts = rec["arrays"].get(action_key)
+        why = None
+        if acts is None:
+            why = f"no {action_key!r} array"
+        elif acts.ndim != 2 or (action_dim is not None and acts.shape[1] != action_dim):
+            why = f"{action_key} shape {tuple(acts.shape)}, the model takes [T, {action_dim}]"
+        elif len(rec["frames"]) < frames or len(acts) < frames - 1:
+            why = f"{len(rec['frames'])} frames / {len(acts)} actions, need {frames} / {frames - 1}"
+        if why:
+            skipped.append({"key": rec["key"], "reason": why})
+            continue
+        rgb = rec["frames"][:frames]
+        resized = rgb.shape[1:3] != (resolution, resolution)
+        if resized:
+            rgb = resize_cover_crop(rgb, (resolution, resolution))
+        seg = rec["arrays"].get("seg")
+        meta = dict(rec["meta"] or {})
+        if seg is None or resized or not meta.get("objects"):
+            seg = None  # no usable masks: PSNR / SSIM only
+        else:
+            seg = seg[:frames]
+        clips.append(SimpleNamespace(key=rec["key"], rgb=np.ascontiguousarray(rgb), seg=seg, meta=meta,
+                                     actions=np.asarray(acts[:frames - 1], dtype=np.float32)))
+    return clips, skipped
+
+
 def _ids(clip) -> tuple[int, int]:
     """(pushed object seg id, robot arm seg id) from the clip meta."""
     objs = clip.meta["objects"]
@@ -39,7 +85,11 @@ def _ids(clip) -> tuple[int, int]:
 def score(pred: np.ndarray, clip, C: int) -> dict:
     """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1."""
     N = len(pred)
-    true, seg = clip.rgb[C:C + N], clip.seg[C:C + N]
+    true = clip.rgb[C:C + N]
+    if getattr(clip, "seg", None) is None:
+        return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": float("nan"),
+                "arm_centroid_px": float("nan")}
+    seg = clip.seg[C:C + N]
     obj, arm = _ids(clip)
     colours = {o["seg_id"]: o["color"] for o in clip.meta["objects"]}
     model = fit_colour_model(clip.rgb[:C], clip.seg[:C], [obj, arm], [colours[obj], colours[arm]])
@@ -66,11 +116,15 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
              "copy last frame": np.repeat(context[:, -1:], N, axis=1)}
     per_clip = []
     for i, clip in enumerate(clips):
-        row = {"seed": int(clip.meta["seed"]), "policy": clip.meta["params"]["policy"]}
+        row = {"clip": getattr(clip, "key", None) or f"seed-{clip.meta.get('seed')}",
+               "policy": (clip.meta.get("params") or {}).get("policy")}
         for name, p in preds.items():
             row[name] = score(p[i], clip, C)
         per_clip.append(row)
-    variants = {name: {m: float(np.nanmean([r[name][m] for r in per_clip])) for m in per_clip[0][name]}
-                for name in preds}
+    def mean(vals: list[float]) -> float:
+        vals = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    variants = {name: {m: mean([r[name][m] for r in per_clip]) for m in per_clip[0][name]} for name in preds}
     return {"variants": variants, "per_clip": per_clip, "context_frames": C, "predicted_frames": N,
             "predictions": preds}

@@ -63,6 +63,10 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="action-conditioned world model directory")
     p.add_argument("--clips", type=int, default=12, help="held-out clips (default 12)")
     p.add_argument("--frames", type=int, default=33, help="frames per clip (default 33)")
+    p.add_argument("--data", help="score your own clips with actions from this clip dataset (e.g. made by "
+                   "`worldsmith data import-bridge`) instead of simulated held-out ones")
+    p.add_argument("--split", default="val", help="dataset split with --data: train | val | test | all (default val)")
+    p.add_argument("--action-key", default="actions", help="action array name with --data (default actions)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps (default 10)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
@@ -126,15 +130,30 @@ def cmd_actions(args) -> int:
     from ..io import write_video
     from ..utils.atomic import atomic_write_json
     from ..utils.errors import WorldsmithError
-    from .actions import action_fidelity, held_out_clips
+    from .actions import action_fidelity, dataset_clips, held_out_clips
 
     if args.clips < 1:
         raise WorldsmithError("--clips must be >= 1")
+    if args.data and not os.path.isdir(args.data):
+        raise WorldsmithError(f"--data {args.data}: not a directory")
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps)
     if args.frames < wm.context_frames + wm.k:
         raise WorldsmithError(f"--frames {args.frames}: need at least {wm.context_frames + wm.k}")
-    clips = held_out_clips(args.clips, args.frames, wm.size)
+    skipped = []
+    if args.data:
+        split = None if args.split == "all" else args.split
+        clips, skipped = dataset_clips(args.data, args.clips, args.frames, wm.size, action_key=args.action_key,
+                                       action_dim=wm.action_dim, split=split)
+        for s in skipped:
+            print(f"skipped {s['key']}: {s['reason']}")
+        if not clips:
+            raise WorldsmithError(f"--data {args.data}: no usable clip in split {args.split!r} "
+                                  f"({len(skipped)} skipped; see the reasons above{'' if split is None else '; try --split all'})")
+    else:
+        clips = held_out_clips(args.clips, args.frames, wm.size)
     res = action_fidelity(wm, clips)
+    res["source"] = args.data or "simulated held-out robot_push clips"
+    res["skipped"] = skipped
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)
     C = res["context_frames"]
