@@ -49,7 +49,7 @@ def train_from_scratch(out: str, minutes: float, device: str) -> str:
         ["train", "--task", "video2world", "--data", data, "--tokenizer", os.path.join(out, "tokenizer", "model"),
          "--preset", "dit-tiny", "--steps", "100000", "--max-minutes", str(minutes), "--out",
          os.path.join(out, "world-model"), "--set", "data.num_frames=33", "--set",
-         "diffusion.cond_frame_choices=[0,1,3]", "--set", "train.tensorboard=false", "--device", device],
+         "diffusion.cond_frame_choices=[0,1,2,3,3]", "--set", "train.tensorboard=false", "--device", device],
     ]
     for argv in steps:
         print("$ worldsmith " + " ".join(argv), flush=True)

@@ -59,7 +59,8 @@ class Video2WorldTrainConfig:
 
     preset: str = "tiny"
     model: DiTConfig = field(default_factory=DiTConfig)
-    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    diffusion: DiffusionConfig = field(default_factory=lambda: DiffusionConfig(anchor="last_cond"))
+    """New world models denoise the change from the last conditioning frame (see denoiser.py)."""
     tokenizer: str = ""
     """Directory of a trained continuous (CV) tokenizer (`worldsmith tokenizer train`)."""
     text_encoder: str = ""

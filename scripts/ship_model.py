@@ -1,0 +1,70 @@
+"""Copy a trained world-model directory into worldsmith/pretrained/ the way the shipped ones are stored.
+
+    python scripts/ship_model.py runs/wm2/model worldsmith/pretrained/world-model-dit-tiny-sim64 \
+        --tokenizer ../tokenizer-cv4x4x4-tiny-sim64
+
+- weights in float16 safetensors (half the size; `from_pretrained` loads them into float32);
+- the tokenizer referenced by a path relative to the model directory instead of a copy, so
+  several shipped models share one tokenizer;
+- everything else (config.json, diffusion.json, training.json, captions/) copied as is.
+The destination is written beside and swapped in at the end: a failed run leaves the old
+model in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+def ship(src: str, dst: str, tokenizer: str | None) -> None:
+    meta_path = os.path.join(src, "world_model.json")
+    if not os.path.isfile(meta_path):
+        raise SystemExit(f"{src}: not a world-model directory (no world_model.json)")
+    tmp = dst.rstrip("/") + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name in os.listdir(src):
+        path = os.path.join(src, name)
+        if name == "tokenizer" and tokenizer:
+            continue
+        if name == "model.safetensors":
+            weights = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(path).items()}
+            save_file(weights, os.path.join(tmp, name))
+        elif os.path.isdir(path):
+            shutil.copytree(path, os.path.join(tmp, name))
+        else:
+            shutil.copy2(path, os.path.join(tmp, name))
+    if tokenizer:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+        meta["tokenizer"] = tokenizer
+        if not os.path.isdir(os.path.normpath(os.path.join(dst, tokenizer))):
+            raise SystemExit(f"--tokenizer {tokenizer}: no such directory relative to {dst}")
+        with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2)
+    shutil.rmtree(dst, ignore_errors=True)
+    os.replace(tmp, dst)
+    size = sum(os.path.getsize(os.path.join(r, n)) for r, _, ns in os.walk(dst) for n in ns)
+    print(f"{dst}: {size / 1e6:.1f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("src", help="trained model directory (RUN/model)")
+    p.add_argument("dst", help="destination under worldsmith/pretrained/")
+    p.add_argument("--tokenizer", help="tokenizer path relative to DST to use instead of the copy in SRC")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    ship(args.src, args.dst, args.tokenizer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
