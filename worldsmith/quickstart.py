@@ -93,7 +93,8 @@ def cmd_quickstart(args) -> int:
             print(f"prediction: {path}  (left truth, right model; {K} frame(s) given)", flush=True)
     res = run(args.out, preds, clips=args.clips, ood_clips=max(1, args.clips // 2), cond_frames=(1, 9),
               model_name="world_model", videos_per_scenario=1,
-              settings={"model_dir": model_dir, "steps": args.steps, "guardrails": False, "upsample": False})
+              settings={"model_dir": model_dir, "steps": args.steps, "guidance": 0.0, "guardrails": False,
+                        "upsample": False})
     agg = res["aggregate"]["test"]["all"]
     print(f"\n{'method':<20} {'PSNR':>7} {'SSIM':>6} {'mask IoU':>9}   (all scenarios, 9 frames given)")
     for m, a in agg.get("9", {}).items():

@@ -28,7 +28,9 @@ def register(sub) -> None:
                    "without it only the baselines and ceilings are scored")
     p.add_argument("--out", required=True, help="output directory (results.json, report.html, testset/)")
     p.add_argument("--steps", type=int, default=35, help="sampling steps for the model (default 35)")
-    p.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance (default 7)")
+    p.add_argument("--guidance", type=float, default=0.0,
+                   help="classifier-free guidance on the caption (default 0: with conditioning frames the caption "
+                   "adds little, and guidance amplifies sampling noise; see BENCHMARKS.md)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")

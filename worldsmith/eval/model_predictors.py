@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 
-def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 7.0, device: str = "auto",
+def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m") -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling."""
     import os
