@@ -9,8 +9,9 @@
    clearly visible in frames 40-120, hand-checked every 10 frames). Per-frame detection
    recall and coverage after the +-hold_frames hold; ms per frame.
    Also the blind sets data/prompts_blind{,2}.json (120 hand-written prompts each, 10 per
-   harmful category + 60 benign); blind 2 was committed before the shipped classifier's
-   training data was written, so it is the clean estimate.
+   harmful category + 60 benign; now development sets) and data/prompts_blind3.json (240
+   hand-written by a separate writer, committed before the shipped classifier's training
+   data was broadened and never used for tuning: the clean estimate).
 3. NSFW false-positive rate and spurious faces on real safe frames (all shared test videos at 2 fps).
 
     WORLDSMITH_NO_PROGRESS=1 .venv/bin/python benchmarks/bench_guardrails.py
@@ -123,10 +124,12 @@ def main() -> None:
     enc = TextEncoder()
     print("## held-out set (240 prompts; guided one revision of the training data and the threshold)")
     bench_prompts(enc, os.path.join(DATA_DIR, "prompts_heldout.json"), sweep=True)
-    print("\n## blind set 1 (120 hand-written; clean for classifier v1, seen before v2)")
+    print("\n## blind set 1 (120 hand-written; clean for classifier v1, a dev set since v3)")
     bench_prompts(enc, os.path.join(DATA_DIR, "prompts_blind.json"), sweep=False)
-    print("\n## blind set 2 (120 hand-written; committed before v2's training data: clean for v2)")
+    print("\n## blind set 2 (120 hand-written; clean for v2, a dev set since v3)")
     bench_prompts(enc, os.path.join(DATA_DIR, "prompts_blind2.json"), sweep=False)
+    print("\n## blind set 3 (240 hand-written; committed before v3's training data: clean for v3)")
+    bench_prompts(enc, os.path.join(DATA_DIR, "prompts_blind3.json"), sweep=False)
     if args.skip_video or not os.path.exists(EXAMPLE):
         return
     print("\nface pixelation on example1_input_video.mp4 (121 frames, 640x480), nudenet detector")

@@ -75,3 +75,16 @@ def test_guard_eval_on_a_small_labelled_set(tmp_path, capsys):
     assert m["per_category"]["violence"] == {"n": 1, "recall": 1.0}
     assert m["harmful_blocked_by"] == {"blocklist": 2}
     assert "recall 1.000" in capsys.readouterr().out
+
+
+def test_guard_train_classifier_small_set_and_bad_options(tmp_path, capsys):
+    rows = [{"text": t, "label": "safe"} for t in ("a robot stacks cups", "a dog runs on a beach")]
+    rows += [{"text": t, "label": "violence"} for t in ("a man beaten to death", "a hostage shot in the head")]
+    src = tmp_path / "train.json"
+    src.write_text(json.dumps(rows))
+    out = tmp_path / "clf"
+    assert main(["guard", "train-classifier", "--train", str(src), "--out", str(out), "--epochs", "5",
+                 "--members", "2", "--noise", "0"]) == 0
+    assert json.loads((out / "config.json").read_text())["members"] == 2 and (out / "model.safetensors").exists()
+    assert main(["guard", "train-classifier", "--train", str(src), "--out", str(tmp_path / "x"), "--members", "0"]) == 2
+    assert "--members" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -1,12 +1,12 @@
-"""Semantic prompt classifier: MiniLM sentence embeddings -> small MLP over 7 categories.
+"""Semantic prompt classifier: MiniLM sentence embeddings -> small MLP ensemble over 7 categories.
 
-The shipped weights (data/prompt_classifier/, ~50 k parameters) were trained on
+The shipped weights (data/prompt_classifier/, 5 MLPs of ~50 k parameters each) were trained on
 data/prompts_train.json (built by `prompt_data.py`) with:
 
     worldsmith guard train-classifier            # or python -m worldsmith.guardrails.classifier
 
 A prompt is unsafe when P(unsafe) = 1 - P(safe) >= threshold; its category is the most
-probable harmful class.
+probable harmful class. P is the mean of the members' probabilities.
 """
 
 from __future__ import annotations
@@ -32,19 +32,26 @@ class ClassifierNetConfig:
     hidden: int = 128
     categories: tuple[str, ...] = tuple(CATEGORIES)
     encoder: str = "all-MiniLM-L6-v2"
+    members: int = 1  # independently seeded MLPs whose probabilities are averaged
 
 
 class PromptClassifierNet(nn.Module):
-    """embedding [B, D] -> logits [B, K] (K categories, index 0 = safe)."""
+    """embedding [B, D] -> log of the members' mean probabilities [B, K] (K categories, index 0 = safe).
+
+    softmax(forward(x)) is the ensemble's probability; with one member it is that MLP's softmax.
+    """
 
     def __init__(self, cfg: ClassifierNetConfig):
         super().__init__()
         self.cfg = cfg
-        self.net = nn.Sequential(nn.Linear(cfg.in_dim, cfg.hidden), nn.GELU(), nn.Dropout(0.1),
-                                 nn.Linear(cfg.hidden, len(cfg.categories)))
+        self.members = nn.ModuleList(
+            nn.Sequential(nn.Linear(cfg.in_dim, cfg.hidden), nn.GELU(), nn.Dropout(0.1),
+                          nn.Linear(cfg.hidden, len(cfg.categories)))
+            for _ in range(cfg.members))
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
-        return self.net(emb)
+        probs = torch.stack([m(emb).softmax(-1) for m in self.members]).mean(0)  # [B, K]
+        return probs.clamp_min(1e-12).log()
 
     def save_pretrained(self, out_dir: str) -> None:
         """Write config.json + model.safetensors atomically."""
@@ -69,7 +76,10 @@ class PromptClassifierNet(nn.Module):
                 data = json.load(f)
             data["categories"] = tuple(data["categories"])
             model = cls(ClassifierNetConfig(**data))
-            model.load_state_dict(load_file(weights))
+            state = load_file(weights)
+            # single-MLP checkpoints written before ensembles stored the MLP as `net.*`
+            state = {("members.0." + k[4:] if k.startswith("net.") else k): v for k, v in state.items()}
+            model.load_state_dict(state)
         except (json.JSONDecodeError, TypeError, KeyError, RuntimeError) as e:
             raise WorldsmithError(f"prompt classifier {path}: cannot load ({str(e).splitlines()[0]})") from None
         if model.cfg.categories[0] != "safe":
@@ -93,24 +103,45 @@ def load_prompt_set(path: str) -> list[dict]:
     return rows
 
 
-def train_classifier(rows: list[dict], encoder, epochs: int = 400, lr: float = 3e-3,
-                     seed: int = 0, hidden: int = 128) -> PromptClassifierNet:
-    """Train the MLP head on frozen encoder embeddings (full batch, class-balanced loss)."""
-    torch.manual_seed(seed)
+def train_classifier(rows: list[dict], encoder, epochs: int = 400, lr: float = 3e-3, seed: int = 0,
+                     hidden: int = 128, members: int = 5, noise: float = 0.03,
+                     balance: str = "safe_vs_unsafe") -> PromptClassifierNet:
+    """Train the MLP heads on frozen encoder embeddings (full batch, class-weighted loss).
+
+    balance="classes" weighs every class the same, so the six harmful classes together get 6/7
+    of the loss and P(unsafe) comes out high on everything; "safe_vs_unsafe" (default) also
+    gives safe as much weight as all harmful classes together, the decision the guard makes.
+    Member i starts from seed `seed + i`. `noise` is the std of Gaussian noise added to each
+    (unit-norm) embedding coordinate at every epoch, then renormalised: an unseen paraphrase
+    lands near a training prompt, not on it, so the heads are trained on that neighbourhood
+    (0 = off; 0.03 moves an embedding to cosine ~0.86 of itself).
+    """
+    if balance not in ("classes", "safe_vs_unsafe"):
+        raise WorldsmithError(f"train_classifier: balance must be 'classes' or 'safe_vs_unsafe', not {balance!r}")
     texts = [r["text"] for r in rows]
     y = torch.tensor([CATEGORIES.index(r["label"]) for r in rows])  # [N]
     x = encoder.embed(texts).float().cpu()  # [N, D]
-    model = PromptClassifierNet(ClassifierNetConfig(in_dim=x.shape[1], hidden=hidden, encoder=encoder.name))
+    model = PromptClassifierNet(ClassifierNetConfig(in_dim=x.shape[1], hidden=hidden, encoder=encoder.name,
+                                                    members=members))
     counts = torch.bincount(y, minlength=len(CATEGORIES)).float().clamp_min(1)
     weight = counts.sum() / (len(CATEGORIES) * counts)  # balance the classes
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    if balance == "safe_vs_unsafe":
+        weight[0] = (counts[1:] * weight[1:]).sum() / counts[0]
     loss_fn = nn.CrossEntropyLoss(weight=weight)
-    model.train()
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
+    gen = torch.Generator().manual_seed(seed)
+    for i, member in enumerate(model.members):
+        torch.manual_seed(seed + i)
+        for layer in member:  # re-draw the initial weights from this member's seed
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+        opt = torch.optim.AdamW(member.parameters(), lr=lr, weight_decay=1e-2)
+        member.train()
+        for _ in range(epochs):
+            xi = x if noise <= 0 else nn.functional.normalize(x + noise * torch.randn(x.shape, generator=gen), dim=-1)
+            opt.zero_grad()
+            loss = loss_fn(member(xi), y)  # [N, K] logits of this member
+            loss.backward()
+            opt.step()
     return model.eval()
 
 

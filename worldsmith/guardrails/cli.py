@@ -29,6 +29,9 @@ def register(sub) -> None:
     p.add_argument("--train", default=None, help="labelled prompt set (default: the shipped prompts_train.json)")
     p.add_argument("--out", default=None, help="output directory (default: the shipped classifier folder)")
     p.add_argument("--epochs", type=int, default=400)
+    p.add_argument("--members", type=int, default=5, help="ensemble size (MLPs with seeds seed..seed+members-1)")
+    p.add_argument("--noise", type=float, default=0.03, help="std of the training-time embedding noise (0 = off)")
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
 
     p = g.add_parser("eval", help="recall / false-positive rate per category on a labelled prompt set")
@@ -89,12 +92,16 @@ def cmd_video(args) -> int:
 def cmd_train(args) -> int:
     """Retrain the prompt classifier from a labelled set and save it."""
     from ..text.encoder import TextEncoder
+    from ..utils.errors import WorldsmithError
     from .classifier import DEFAULT_CLASSIFIER_DIR, load_prompt_set, train_classifier
     from .prompt_data import DATA_DIR
 
     train = args.train or os.path.join(DATA_DIR, "prompts_train.json")
     out = args.out or DEFAULT_CLASSIFIER_DIR
-    model = train_classifier(load_prompt_set(train), TextEncoder(), epochs=args.epochs)
+    if args.epochs < 1 or args.members < 1 or args.noise < 0:
+        raise WorldsmithError("guard train-classifier: --epochs and --members must be >= 1 and --noise >= 0")
+    model = train_classifier(load_prompt_set(train), TextEncoder(), epochs=args.epochs, seed=args.seed,
+                             members=args.members, noise=args.noise)
     model.save_pretrained(out)
     print(f"trained on {train}; wrote {out}")
     return 0
