@@ -27,7 +27,6 @@ has to learn what changes. The conditioning frames stay absolute in the net's in
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -36,7 +35,7 @@ import torch.nn as nn
 
 from ..utils.atomic import atomic_write_json
 from ..utils.config import from_dict, to_dict
-from ..utils.errors import WorldsmithError, require_file
+from ..utils.errors import WorldsmithError, read_json
 
 from .conditioning import VideoCondition, drop_text, randn, sample_aug_sigma, sample_num_cond_frames
 
@@ -200,12 +199,8 @@ class Denoiser(nn.Module):
         from ..models.dit import DiT
 
         net = DiT.from_pretrained(directory, device=device)
-        path = require_file(os.path.join(directory, DIFFUSION_CONFIG_NAME), "diffusion config")
-        try:
-            with open(path, encoding="utf-8") as f:
-                cfg = from_dict(DiffusionConfig, json.load(f), where=path)
-        except json.JSONDecodeError as e:
-            raise WorldsmithError(f"{path}: not valid JSON ({e})") from None
+        path = os.path.join(directory, DIFFUSION_CONFIG_NAME)
+        cfg = from_dict(DiffusionConfig, read_json(path, "diffusion config"), where=path)
         if cfg.formulation not in ("edm", "rf"):
             raise WorldsmithError(f"{path}: formulation must be 'edm' or 'rf', got {cfg.formulation!r}")
         if cfg.anchor not in ANCHORS:

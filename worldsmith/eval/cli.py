@@ -67,7 +67,8 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, default=33, help="frames per clip (default 33)")
     p.add_argument("--data", help="score your own clips with actions from this clip dataset (e.g. made by "
                    "`worldsmith data import-bridge`) instead of simulated held-out ones")
-    p.add_argument("--split", default="val", help="dataset split with --data: train | val | test | all (default val)")
+    p.add_argument("--split", default="val", choices=["train", "val", "test", "all"],
+                   help="dataset split with --data (default val)")
     p.add_argument("--action-key", default="actions", help="action array name with --data (default actions)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps (default 10)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
