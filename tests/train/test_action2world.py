@@ -56,6 +56,8 @@ def runs(tmp_path_factory):
         out[name] = str(root / name / "model")
         out[name + "_trained"] = trainer.eval_model()  # the EMA copy that was exported
         out[name + "_live"] = trainer.model
+        out[name + "_groups"] = [(len(g["params"]), g["initial_lr"]) for g in trainer.opt.param_groups]
+        out[name + "_action_params"] = sum(p.requires_grad for p in trainer.model.net.action_embedder.parameters())
     return out
 
 
@@ -75,6 +77,19 @@ def test_lora_trains_only_adapters(runs):
     den = runs["lora_live"]
     names = [n for n, p in den.named_parameters() if p.requires_grad]
     assert names and all("lora_" in n or n.startswith("net.action_embedder.") for n in names)
+
+
+@pytest.mark.parametrize("name", ["full", "lora"])
+def test_action_mlps_learn_faster(runs, name):
+    """The new action MLPs get action_lr_mult (10) x the base learning rate, the rest 1x."""
+    (n_rest, lr_rest), (n_action, lr_action) = runs[name + "_groups"]
+    assert n_action == runs[name + "_action_params"] == 8  # 2 MLPs x 2 linears x (weight, bias)
+    assert n_rest > 0 and lr_action == pytest.approx(10 * lr_rest) and lr_rest == pytest.approx(2e-4)
+
+
+def test_action_lr_mult_validated(runs):
+    with pytest.raises(WorldsmithError, match="action_lr_mult"):
+        a2w.resolve_config(runs["base"], None, ["action_lr_mult=0"])
 
 
 @pytest.mark.parametrize("name", ["full", "lora"])

@@ -31,6 +31,12 @@ class Task:
         """(scalar loss to minimise, scalars to log) for one micro-batch at optimiser `step`."""
         raise NotImplementedError
 
+    def param_groups(self, model: nn.Module) -> list[dict] | None:
+        """Optimiser parameter groups, each {"params": [...], "lr_mult": m} (learning rate =
+        m * train.optim.lr), or None for one group of all trainable parameters. Frozen
+        parameters must be left out."""
+        return None
+
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:
         """Validation scalars (e.g. PSNR on held-out clips); `model` is the EMA model if any."""
         return {}

@@ -70,8 +70,12 @@ class Trainer:
         self.model = self.task.build_model().to(self.device)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         # frozen parameters (LoRA post-training) get no optimiser state
-        trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(trainable, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+        groups = self.task.param_groups(self.model)
+        if groups is None:
+            groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr_mult": 1.0}]
+        groups = [{"params": g["params"], "lr": cfg.optim.lr * float(g.get("lr_mult", 1.0))} for g in groups
+                  if g["params"]]
+        self.opt = torch.optim.AdamW(groups, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                      weight_decay=cfg.optim.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio))
