@@ -197,3 +197,23 @@ def test_bad_inputs(runs, tmp_path, capsys):
     with pytest.raises(WorldsmithError, match="actions"):
         a2w.Action2WorldTask(a2w.resolve_config(runs["base"], None, FAST, data__root=str(empty)),
                              text_encoder=runs["enc"])
+
+
+def test_action_run_from_latent_cache(runs, tmp_path):
+    """action2world trains from pre-encoded windows: actions are cached beside the latents,
+    and the cache records that every window uses the run's fixed prompt."""
+    cache = tmp_path / "cache"
+    cfg = a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], train__steps=2,
+                             data__latent_cache=str(cache))
+    task = a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+    trainer = Trainer(task, cfg.train, tmp_path / "run")
+    trainer.fit()
+    assert len(trainer.history) == 2 and all(np.isfinite(h["loss"]) for h in trainer.history)
+    batch = next(iter(task.train_batches(0)))
+    assert batch["latent"].shape == (2, 16, 3, 4, 4) and batch["actions"].shape == (2, 9, 7)
+    _, cond = task.batch_cond(batch)
+    hidden, mask = runs["enc"].encode_tokens([""])  # the run's fixed (empty) prompt, for every window
+    assert cond["actions"].shape == (2, 8, 7) and torch.equal(cond["text"], hidden.expand(2, -1, -1))
+    assert torch.equal(cond["text_mask"], mask.expand(2, -1))
+    with open(cache / "cache.json") as f:
+        assert json.load(f)["settings"]["prompt"] == "fixed:"

@@ -169,9 +169,16 @@ class Action2WorldTask(Video2WorldTask):
 
         return LoRAConfig(rank=self.cfg.lora_rank, alpha=self.cfg.lora_alpha, targets=tuple(self.cfg.lora_targets))
 
+    def cache_prompt(self, caption: str) -> str:
+        """Every window trains on the run's fixed prompt: the actions carry the task."""
+        return self.cfg.prompt
+
+    def cache_prompt_rule(self) -> str:
+        return f"fixed:{self.cfg.prompt}"
+
     def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
         """Latent + the fixed prompt + the window's actions [B, (T'-1)*k, A] (the last row leaves the window)."""
-        latent, cond = self.encode(batch["video"], [self.cfg.prompt] * len(batch["caption"]))
+        latent, cond = self.latent_and_text(batch)
         n = (latent.shape[2] - 1) * self.cfg.model.actions_per_frame
         cond["actions"] = batch[self.cfg.action_key][:, :n].to(latent.device)
         return latent, cond

@@ -51,6 +51,9 @@ class WorldDataConfig:
     val_clips: int = 8
     """Held-out clips for the validation loss."""
     shuffle_buffer: int = 64
+    latent_cache: str = ""
+    """Directory of pre-encoded training windows (latents + text embeddings, built before the
+    first step if missing, reused after; see latent_cache.py). Empty = encode every step."""
 
 
 @dataclass
@@ -174,6 +177,10 @@ class Video2WorldTask(Task):
                            loop=loop, rank=rank, world_size=world)
 
     def train_batches(self, seed: int, rank: int = 0, world_size: int = 1) -> Iterator[dict]:
+        if self.cfg.data.latent_cache:
+            from .latent_cache import cached_batches
+
+            return cached_batches(self, seed, rank, world_size)
         ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size)
         return _Batches(ds, self.cfg.train.batch_size, self.arrays)
 
@@ -186,9 +193,23 @@ class Video2WorldTask(Task):
         hidden, mask = self.text_encoder.encode_tokens(list(captions))
         return latent, {"text": hidden.to(dev), "text_mask": mask.to(dev)}
 
+    def cache_prompt(self, caption: str) -> str:
+        """The text a clip with this caption is trained on (here: the caption itself)."""
+        return caption
+
+    def cache_prompt_rule(self) -> str:
+        """Names `cache_prompt` in a latent cache's settings, so a cache is not reused across rules."""
+        return "caption"
+
+    def latent_and_text(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        """(latent, text cond) of a batch: read from a latent-cache batch, or encoded now."""
+        if "latent" in batch:
+            return batch["latent"], {"text": batch["text"], "text_mask": batch["text_mask"]}
+        return self.encode(batch["video"], [self.cache_prompt(c) for c in batch["caption"]])
+
     def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
         """(latent, cond) of a batch: its captions as text; subclasses add more conditioning."""
-        return self.encode(batch["video"], batch["caption"])
+        return self.latent_and_text(batch)
 
     def loss(self, model, batch, step):
         latent, cond = self.batch_cond(batch)
@@ -234,11 +255,12 @@ class Video2WorldTask(Task):
         if writer is None or importlib.util.find_spec("moviepy") is None:  # TensorBoard videos need moviepy
             return
         den = unwrap(model)
-        latent, cond = self.encode(batch["video"][:2], batch["caption"][:2])
+        latent, cond = self.latent_and_text({k: v[:2] for k, v in batch.items()})
         sample = generate(den, tuple(latent.shape), cond, cond_latent=latent, num_cond_frames=1,
                           steps=self.cfg.sample_steps, guidance=3.0, seed=step)
         video = self.tokenizer.decode(sample)
-        both = torch.cat([batch["video"][:2].to(video.device), video], dim=3)  # [2, C, T, 2H, W]
+        truth = batch["video"][:2] if "video" in batch else self.tokenizer.decode(latent)  # cache: decoded truth
+        both = torch.cat([truth.to(video.device), video], dim=3)  # [2, C, T, 2H, W]
         # TensorBoard video: [N, T, C, H, W] in [0, 1]
         writer.add_video("samples/truth_over_i2w", both.permute(0, 2, 1, 3, 4).add(1).div(2).float().cpu(),
                          step, fps=8)
