@@ -192,9 +192,10 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     out = tmp_path / "phys"
     rc = main(["eval", "physics", "--model", world["model"], "--out", str(out), "--scenarios", "fall",
                "--clips", "1", "--ood-clips", "0", "--cond-frames", "1", "--resolution", str(SIZE),
-               "--frames", str(FRAMES), "--steps", "2", "--device", "cpu", "--videos", "1"])
+               "--frames", str(FRAMES), "--steps", "2", "--sampler", "euler", "--device", "cpu", "--videos", "1"])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
+    assert res["settings"]["sampler"] == "euler" and res["settings"]["steps"] == 2
     rows = {r["method"]: r for r in res["rows"]}
     assert {"world_model", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
     assert all("error" not in r for r in rows.values()), [r.get("error") for r in rows.values()]

@@ -28,6 +28,9 @@ def register(sub) -> None:
                    "without it only the baselines and ceilings are scored")
     p.add_argument("--out", required=True, help="output directory (results.json, report.html, testset/)")
     p.add_argument("--steps", type=int, default=35, help="sampling steps for the model (default 35)")
+    p.add_argument("--sampler", default="dpmpp_2m", choices=("euler", "heun", "dpmpp_2m"),
+                   help="sampler (default dpmpp_2m); '--sampler euler --steps 1' scores the model's one-step "
+                   "posterior-mean prediction instead of a sample")
     p.add_argument("--guidance", type=float, default=0.0,
                    help="classifier-free guidance on the caption (default 0: with conditioning frames the caption "
                    "adds little, and guidance amplifies sampling noise; see BENCHMARKS.md)")
@@ -87,9 +90,10 @@ def cmd_physics(args) -> int:
     if args.model:
         from .model_predictors import load_predictors
 
-        _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device)
+        _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
+                                        sampler=args.sampler)
         model_name = "world_model"
-        settings = {"model_dir": args.model, "steps": args.steps, "guidance": args.guidance,
+        settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,
