@@ -49,7 +49,8 @@ def runs(tmp_path_factory):
     base = str(root / "base" / "model")
     out = {"root": root, "base": base, "enc": enc, "data": str(root / "robot")}
     for name, rank in (("full", 0), ("lora", 4)):
-        cfg = a2w.resolve_config(base, None, FAST, data__root=str(root / "robot"), train__steps=2, lora_rank=rank)
+        cfg = a2w.resolve_config(base, None, FAST + ["action_lr_mult=10"], data__root=str(root / "robot"),
+                                 train__steps=2, lora_rank=rank)
         task = a2w.Action2WorldTask(cfg, text_encoder=enc)
         trainer = Trainer(task, cfg.train, root / name)
         trainer.fit()
@@ -81,7 +82,7 @@ def test_lora_trains_only_adapters(runs):
 
 @pytest.mark.parametrize("name", ["full", "lora"])
 def test_action_mlps_learn_faster(runs, name):
-    """The new action MLPs get action_lr_mult (10) x the base learning rate, the rest 1x."""
+    """The new action MLPs get action_lr_mult (here 10) x the base learning rate, the rest 1x."""
     (n_rest, lr_rest), (n_action, lr_action) = runs[name + "_groups"]
     assert n_action == runs[name + "_action_params"] == 8  # 2 MLPs x 2 linears x (weight, bias)
     assert n_rest > 0 and lr_action == pytest.approx(10 * lr_rest) and lr_rest == pytest.approx(2e-4)

@@ -53,11 +53,12 @@ class Action2WorldTrainConfig(Video2WorldTrainConfig):
     """0: full fine-tuning; > 0: LoRA adapters of this rank (the base weights stay frozen)."""
     lora_alpha: float = 16.0
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "output_proj", "layer1", "layer2")
-    action_lr_mult: float = 10.0
-    """Learning-rate multiplier of the new action MLPs. They start at zero beside a pretrained
-    network whose timestep embedding is ~70x larger than what they reach in 500 steps at the
-    base rate (measured on the shipped robot model), so at 1x the model learns to ignore the
-    actions and extrapolate the motion it sees; 10x lets them catch up in a CPU-hour."""
+    action_lr_mult: float = 1.0
+    """Learning-rate multiplier of the new action MLPs (they start at zero). Measured at 10x
+    (BENCHMARKS.md, robot section): their embeddings grew from ~1/70 to ~1/3 of the timestep
+    embedding, but through the output bias; the model still predicted the same frames from
+    true, zeroed or shuffled actions. So the default stays at Cosmos's 1x; the knob is here
+    for longer runs and other data."""
 
 
 def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
