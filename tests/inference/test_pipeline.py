@@ -197,7 +197,8 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert res["settings"]["sampler"] == "euler" and res["settings"]["steps"] == 2
     rows = {r["method"]: r for r in res["rows"]}
-    assert {"world_model", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
+    assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
+    assert any("posterior mean" in t["target"] for t in res["targets"])
     assert all("error" not in r for r in rows.values()), [r.get("error") for r in rows.values()]
     assert rows["world_model"]["psnr/all"] > 0 and 0 <= rows["world_model"]["mask_iou/all"] <= 1
     assert [t["target"] for t in res["targets"]]  # the milestones are checked, pass or fail

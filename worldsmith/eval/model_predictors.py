@@ -16,8 +16,14 @@ import numpy as np
 
 
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
-                    sampler: str = "dpmpp_2m") -> tuple[str, dict]:
-    """(model name, {name: predictor}) for the world model and its tokenizer ceiling."""
+                    sampler: str = "dpmpp_2m", mean: bool = True) -> tuple[str, dict]:
+    """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
+
+    With `mean` (and a sampler that is not already one Euler step), also "world_model_mean":
+    the model's one-step posterior-mean prediction E[future | past] (one Euler step from the
+    largest noise level), which PSNR and SSIM reward over any single sample (a sample from
+    the right distribution has twice the mean's squared error), scored beside the samples.
+    """
     import os
 
     import torch
@@ -41,6 +47,12 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
                    steps=steps, guidance=guidance, seed=seed, sampler=sampler)
         return res.frames[K:K + n]
 
+    def world_model_mean(case, K: int, n: int) -> np.ndarray:
+        check(case)
+        res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
+                   steps=1, guidance=guidance, seed=0, sampler="euler")
+        return res.frames[K:K + n]
+
     @torch.no_grad()
     def tokenizer_recon(case, K: int, n: int) -> np.ndarray:
         check(case)
@@ -48,5 +60,8 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
         y = pipe.tokenizer.decode(pipe.tokenizer.encode(rearrange(x, "t h w c -> 1 c t h w")))
         return pipe._to_frames(y)[K:K + n]
 
-    return os.path.basename(os.path.normpath(model_dir)) or name, {name: world_model,
-                                                                   "tokenizer_recon": tokenizer_recon}
+    preds = {name: world_model}
+    if mean and not (steps == 1 and sampler == "euler"):
+        preds[f"{name}_mean"] = world_model_mean
+    preds["tokenizer_recon"] = tokenizer_recon
+    return os.path.basename(os.path.normpath(model_dir)) or name, preds

@@ -80,6 +80,9 @@ def run(out_dir: str, predictors: dict | None = None, *, scenarios: list[str] | 
         "methods": list(preds), "failures": failures, "aggregate": res["aggregate"], "rows": res["rows"],
     }
     results["targets"] = check_targets(results["aggregate"], model_name)
+    if model_name and f"{model_name}_mean" in preds:  # the same milestones for the posterior mean
+        results["targets"] += [dict(t, target=f"{t['target']} [one-step posterior mean]", method=f"{model_name}_mean")
+                               for t in check_targets(results["aggregate"], f"{model_name}_mean")]
     atomic_write_json(os.path.join(out_dir, "results.json"), results)
     videos = sample_videos(cases, preds, results, model_name, videos_per_scenario, max(cond_frames))
     atomic_write_text(os.path.join(out_dir, "report.html"), render_report(results, videos))
