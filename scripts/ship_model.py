@@ -1,7 +1,8 @@
-"""Copy a trained world-model directory into worldsmith/pretrained/ the way the shipped ones are stored.
+"""Copy a trained world-model (or tokenizer) directory into worldsmith/pretrained/ the way the shipped ones are stored.
 
-    python scripts/ship_model.py runs/wm2/model worldsmith/pretrained/world-model-dit-tiny-sim64 \
-        --tokenizer ../tokenizer-cv4x4x4-tiny-sim64
+    python scripts/ship_model.py runs/cv4x8x8-full/model worldsmith/pretrained/tokenizer-cv4x8x8-tiny-sim64
+    python scripts/ship_model.py runs/wm3/model worldsmith/pretrained/world-model-dit-tiny-sim64 \
+        --tokenizer ../tokenizer-cv4x8x8-tiny-sim64
 
 - weights in float16 safetensors (half the size; `from_pretrained` loads them into float32);
 - the tokenizer referenced by a path relative to the model directory instead of a copy, so
@@ -23,10 +24,21 @@ import torch
 from safetensors.torch import load_file, save_file
 
 
+KEEP_FP32 = ("latent_mean", "latent_std")  # tokenizer statistics: tiny, and they scale every latent
+
+
+def is_tokenizer(src: str) -> bool:
+    try:
+        with open(os.path.join(src, "config.json"), encoding="utf-8") as f:
+            return json.load(f).get("model_type") == "worldsmith-causal-video-tokenizer"
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def ship(src: str, dst: str, tokenizer: str | None) -> None:
     meta_path = os.path.join(src, "world_model.json")
-    if not os.path.isfile(meta_path):
-        raise SystemExit(f"{src}: not a world-model directory (no world_model.json)")
+    if not os.path.isfile(meta_path) and not is_tokenizer(src):
+        raise SystemExit(f"{src}: neither a world-model directory (world_model.json) nor a tokenizer directory")
     tmp = dst.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -35,7 +47,8 @@ def ship(src: str, dst: str, tokenizer: str | None) -> None:
         if name == "tokenizer" and tokenizer:
             continue
         if name == "model.safetensors":
-            weights = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(path).items()}
+            weights = {k: (v.half() if v.is_floating_point() and k not in KEEP_FP32 else v)
+                       for k, v in load_file(path).items()}
             save_file(weights, os.path.join(tmp, name))
         elif os.path.isdir(path):
             shutil.copytree(path, os.path.join(tmp, name))

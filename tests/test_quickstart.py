@@ -21,9 +21,10 @@ def test_quickstart_runs_with_the_shipped_models(tmp_path, capsys):
     assert "report:" in printed and "world_model" in printed
     res = json.loads((out / "results.json").read_text())
     methods = {r["method"] for r in res["rows"]}
-    assert {"world_model", "tokenizer_recon", "copy_last", "const_acceleration", "physical_variance"} <= methods
+    assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "const_acceleration",
+            "physical_variance"} <= methods
     assert not [r for r in res["rows"] if "error" in r]
-    assert len(res["targets"]) == 5
+    assert len(res["targets"]) == 10  # 5 milestones, for the samples and for the posterior mean
     assert len(list((out / "predictions").glob("*.mp4"))) == 6
     assert (out / "report.html").stat().st_size > 10_000
     robot = json.loads((out / "robot-policies" / "results.json").read_text())  # the shipped action model
