@@ -41,7 +41,7 @@ from ..utils.progress import progress
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
-WINDOWS_PER_FILE = 256
+WINDOWS_PER_FILE = 64  # bounds the raw frames held before encoding (64 x 33 x 256^2 x 3 = 415 MB)
 
 
 def module_fingerprint(module: torch.nn.Module) -> str:
@@ -240,8 +240,10 @@ def cached_batches(task, seed: int, rank: int, world: int) -> CachedBatches:
     """Build (rank 0; the other ranks wait) or reuse the task's cache -> `CachedBatches`."""
     cache_dir = task.cfg.data.latent_cache
     dist = torch.distributed.is_available() and torch.distributed.is_initialized()
-    if rank == 0:
-        meta = build_or_load(task, cache_dir)
+    from ..utils.device import resolve_device
+
+    if rank == 0:  # the frozen tokenizer runs on the training device (a GPU when there is one)
+        meta = build_or_load(task, cache_dir, device=resolve_device(task.cfg.train.device))
     if dist:
         torch.distributed.barrier()
     if rank != 0:
