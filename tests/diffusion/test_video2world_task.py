@@ -121,3 +121,10 @@ def test_latent_cache_matches_on_the_fly_and_resumes_exactly(assets, tmp_path):
     # another window length: refused, naming the field
     with pytest.raises(WorldsmithError, match="num_frames"):
         build_or_load(make_task(assets, data__latent_cache=cache, data__num_frames=9), cache)
+    # bad input: a file where the directory should be; a cache that lost a file
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(WorldsmithError, match="not a directory"):
+        build_or_load(task, str(tmp_path / "afile"))
+    os.remove(os.path.join(cache, meta["files"][0]))
+    with pytest.raises(WorldsmithError, match="windows-00000.safetensors is missing"):
+        CachedBatches(cache, meta, batch_size=4, seed=0, arrays=())

@@ -137,3 +137,21 @@ def test_schedule_and_bad_config():
         TrainConfig(steps=0).validate()
     with pytest.raises(WorldsmithError, match="ema_decay"):
         TrainConfig(ema_decay=1.0).validate()
+
+
+class TwoRates(Regress):
+    """Layer `b` at 5x the base learning rate (Task.param_groups)."""
+
+    def param_groups(self, model):
+        return [{"params": list(model.a.parameters()), "lr_mult": 1.0},
+                {"params": list(model.b.parameters()), "lr_mult": 5.0}]
+
+
+def test_param_groups_scale_the_rate_and_a_mismatched_resume_is_one_error(tmp_path):
+    t = Trainer(TwoRates(), cfg(steps=4, ckpt_every=2), tmp_path / "g")
+    t.fit(stop_at=2)
+    lrs = [g["lr"] for g in t.opt.param_groups]
+    assert len(lrs) == 2 and lrs[1] == pytest.approx(5 * lrs[0]) and lrs[0] > 0  # same schedule, 5x
+    # resuming that run with one group (another task definition): a clear error, not a torch traceback
+    with pytest.raises(WorldsmithError, match="optimiser state does not fit"):
+        Trainer(Regress(), cfg(steps=4, ckpt_every=2), tmp_path / "g").fit()

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+
 import numpy as np
 import torch
 
@@ -70,6 +71,8 @@ def _windows(clip: dict, num_frames: int, stride: int) -> list[int]:
 
 def build_or_load(task, cache_dir: str, device: torch.device | str = "cpu") -> dict:
     """The cache's `cache.json` for `task`, building the cache first if it is missing."""
+    if os.path.exists(cache_dir) and not os.path.isdir(cache_dir):
+        raise WorldsmithError(f"data.latent_cache={cache_dir}: not a directory")
     want = cache_settings(task)
     meta_path = os.path.join(cache_dir, "cache.json")
     if os.path.isfile(meta_path):
@@ -187,6 +190,9 @@ class CachedBatches:
         from safetensors import safe_open
 
         self.batch_size, self.seed, self.arrays, self.rank, self.world = batch_size, seed, arrays, rank, world
+        for f in meta["files"] + ["text.safetensors"]:
+            if not os.path.isfile(os.path.join(cache_dir, f)):
+                raise WorldsmithError(f"data.latent_cache={cache_dir}: {f} is missing (delete the directory to rebuild)")
         self.files = [safe_open(os.path.join(cache_dir, f), framework="pt") for f in meta["files"]]
         self.index = [(fi, i) for fi, f in enumerate(self.files) for i in range(f.get_slice("prompt").get_shape()[0])]
         if len(self.index) < world:
@@ -238,10 +244,10 @@ class CachedBatches:
 
 def cached_batches(task, seed: int, rank: int, world: int) -> CachedBatches:
     """Build (rank 0; the other ranks wait) or reuse the task's cache -> `CachedBatches`."""
-    cache_dir = task.cfg.data.latent_cache
-    dist = torch.distributed.is_available() and torch.distributed.is_initialized()
     from ..utils.device import resolve_device
 
+    cache_dir = task.cfg.data.latent_cache
+    dist = torch.distributed.is_available() and torch.distributed.is_initialized()
     if rank == 0:  # the frozen tokenizer runs on the training device (a GPU when there is one)
         meta = build_or_load(task, cache_dir, device=resolve_device(task.cfg.train.device))
     if dist:

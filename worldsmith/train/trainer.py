@@ -91,7 +91,13 @@ class Trainer:
         self.model.load_state_dict(st["model"])
         if self.ema is not None and st.get("ema") is not None:
             self.ema.load_state_dict(st["ema"])
-        self.opt.load_state_dict(st["optimizer"])
+        try:
+            self.opt.load_state_dict(st["optimizer"])
+        except ValueError as e:  # e.g. another number of parameter groups (Task.param_groups changed)
+            from ..utils.errors import WorldsmithError
+
+            raise WorldsmithError(f"{ckpt}: its optimiser state does not fit this run ({e}); "
+                                  f"resume with the settings it was started with, or use a new --out") from None
         self.sched.load_state_dict(st["scheduler"])
         self.step, self.consumed, self.elapsed = int(st["step"]), int(st["consumed"]), float(st["elapsed"])
         self.task.load_state_dict(st.get("task") or {})
