@@ -65,3 +65,26 @@ def test_action_conditioned_dit_config_save_load(tmp_path):
     back = DiT.from_pretrained(tmp_path / "m")
     assert back.cfg.action_dim == 7 and tuple(back.cfg.action_scale) == cfg.action_scale
     assert torch.allclose(back(x, sigma, {"text": text, "actions": actions}), out)
+
+
+def test_cumulative_action_features_carry_the_running_sum():
+    """cumulative=True: a frame's embedding sees the actions of earlier frames (the displacement so far)."""
+    torch.manual_seed(0)
+    emb = ActionEmbedder(action_dim=2, actions_per_frame=2, width=16, cumulative=True)
+    plain = ActionEmbedder(action_dim=2, actions_per_frame=2, width=16)
+    assert emb.emb_mlp[0].in_features == 2 * plain.emb_mlp[0].in_features
+    with torch.no_grad():
+        for e in (emb, plain):
+            for mlp in (e.emb_mlp, e.adaln_mlp):
+                mlp[-1].weight.normal_(0, 0.1)
+    a = torch.randn(1, 4, 2)  # 3 latent frames: 2 actions each after the first
+    b = a.clone()
+    b[:, 0] += 1.0  # only an action of latent frame 1 differs
+    for e, frame2_changes in ((emb, True), (plain, False)):
+        ea, eb = e(a)["extra_emb"], e(b)["extra_emb"]
+        assert not torch.allclose(ea[:, 1], eb[:, 1])
+        assert torch.allclose(ea[:, 2], eb[:, 2]) != frame2_changes
+    net = DiT(DiTConfig(in_channels=4, out_channels=4, width=32, depth=2, num_heads=2, text_dim=8,
+                        adaln_lora_dim=8, action_dim=2, actions_per_frame=2, action_cumulative=True))
+    out = net(torch.randn(1, 4, 3, 4, 4), torch.rand(1), {"text": torch.randn(1, 5, 8), "actions": a})
+    assert out.shape == (1, 4, 3, 4, 4)

@@ -93,3 +93,13 @@ def test_robot_policy_mix_and_resume_guard(tmp_path, capsys):
     assert "robot_policy: mix -> good" in capsys.readouterr().err
     with pytest.raises(WorldsmithError, match="no robot"):
         simulate_clip("fall", 1, frames=2, policy="good")
+
+
+def test_robot_policy_mix_play(tmp_path):
+    """--robot-policy mix-play: half random-waypoint play clips, the other half good, noisy, random."""
+    out = str(tmp_path / "play")
+    assert main(["sim", "generate", "--scenario", "robot_push", "--num-clips", "6", "--frames", "5",
+                 "--resolution", "32", "--workers", "1", "--robot-policy", "mix-play", "--out", out]) == 0
+    policies = {rec["key"]: rec["meta"]["params"].get("policy") for rec in iter_clips(out)}
+    assert [policies[clip_key("robot_push", 0, i)] for i in range(6)] == ["good", "play", "noisy", "play",
+                                                                          "random", "play"]

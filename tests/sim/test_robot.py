@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from worldsmith.sim import RobotPushSim, simulate_clip
-from worldsmith.sim.policies import NoisyPusher, RandomPolicy, good_pusher, make_policy
+from worldsmith.sim.policies import NoisyPusher, PlayPolicy, RandomPolicy, good_pusher, make_policy
 from worldsmith.sim.robot import MAX_DELTA
 
 
@@ -55,12 +55,33 @@ def test_random_policy_rarely_succeeds_and_stays_bounded(sim):
     assert np.isfinite(f["states"]).all()
 
 
+def test_play_policy_moves_where_its_actions_say(sim):
+    """Random-waypoint play: the arm travels far, changes direction, and follows the commanded deltas."""
+    sim.reset(3)
+    pol = PlayPolicy(seed=1)
+    tips, acts = [sim.rig.tool_pose()[0]], []
+    for _ in range(32):
+        a = pol(sim.observation())
+        assert a.shape == (7,) and (np.abs(a) <= MAX_DELTA + 1e-6).all()
+        sim.step(a)
+        acts.append(sim.last_action[:3])
+        tips.append(sim.rig.tool_pose()[0])
+    tips, acts = np.array(tips), np.array(acts)
+    disp = tips[8::8] - tips[:-8:8]  # [4, 3] displacement over each 8-frame stretch
+    commanded = acts.reshape(4, 8, 3).sum(axis=1)
+    assert np.linalg.norm(disp, axis=1).mean() > 0.05  # it travels (metres per 8 frames)
+    assert np.linalg.norm(disp - commanded, axis=1).mean() < 0.5 * np.linalg.norm(disp, axis=1).mean()
+    dirs = disp[:, :2] / np.linalg.norm(disp[:, :2], axis=1, keepdims=True).clip(1e-9)
+    assert (dirs[1:] * dirs[:-1]).sum(axis=1).min() < 0.9  # not one straight stroke: the goal changes
+    assert np.array_equal(PlayPolicy(5)(sim.observation()), PlayPolicy(5)(sim.observation()))
+
+
 def test_policies_are_deterministic_callables(sim):
     sim.reset(2)
     obs = sim.observation()
     assert np.array_equal(NoisyPusher(3)(obs), NoisyPusher(3)(obs))
     assert not np.array_equal(NoisyPusher(3)(obs), good_pusher(obs))
-    for name in ("good", "noisy", "random"):
+    for name in ("good", "noisy", "random", "play"):
         assert make_policy(name, 0)(obs).shape == (7,)
     with pytest.raises(ValueError):
         make_policy("telepathy")

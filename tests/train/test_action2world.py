@@ -169,6 +169,7 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     res = json.loads((out / "results.json").read_text())
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
+    assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3
     # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
     generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)
     for data, ok in ((runs["data"], True), (runs["data"] + "-short", False)):
@@ -180,6 +181,29 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert res["source"] == runs["data"] and len(res["per_clip"]) == 2 and res["skipped"] == []
     assert np.isfinite(res["variants"]["true actions"]["object_iou"])  # sim clips carry seg masks
     assert "no usable clip" in capsys.readouterr().err
+
+
+def test_action_sensitivity_tells_ignored_from_used_actions(runs):
+    """A model whose action MLPs output nothing scores 1.0 exactly; one that feels its actions does not."""
+    from worldsmith.eval.actions import action_sensitivity, held_out_clips
+    from worldsmith.inference.action import ActionWorldModel
+
+    wm = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], steps=2)
+    clips = held_out_clips(2, 9, SIZE, policies=("play",))
+    emb = wm.denoiser.net.action_embedder
+    with torch.no_grad():
+        for mlp in (emb.emb_mlp, emb.adaln_mlp):
+            mlp[-1].weight.zero_()
+    res = action_sensitivity(wm, clips, sigmas=(1.0,))
+    assert res["zeroed_over_true"] == 1.0 and res["shuffled_over_true"] == 1.0
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for mlp in (emb.emb_mlp, emb.adaln_mlp):
+            mlp[-1].weight.normal_(0, 0.5)
+    res = action_sensitivity(wm, clips, sigmas=(1.0,))
+    assert abs(res["zeroed_over_true"] - 1.0) > 1e-5  # small: the 2-step base net barely opens its gates
+    with pytest.raises(WorldsmithError, match="--policies"):
+        held_out_clips(1, 9, SIZE, policies=("telepathy",))
 
 
 def test_bad_inputs(runs, tmp_path, capsys):

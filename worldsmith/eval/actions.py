@@ -16,6 +16,8 @@ are scored (IoU and arm error are NaN).
 from __future__ import annotations
 
 import numpy as np
+import torch
+from einops import rearrange
 
 from ..utils.progress import progress
 from .metrics import psnr, ssim
@@ -24,12 +26,17 @@ from .objects import centroid_error, fit_colour_model, mask_iou, masks_from_colo
 HELD_OUT_SEED = 900_000  # clip seeds far from `sim generate`'s hashed per-clip seeds' usual draws
 
 
-def held_out_clips(n: int, frames: int, resolution: int, seed: int = HELD_OUT_SEED) -> list:
-    """n robot_push clips from fresh seeds, policies good / noisy / random in turn."""
+def held_out_clips(n: int, frames: int, resolution: int, seed: int = HELD_OUT_SEED,
+                   policies: tuple[str, ...] = ("good", "noisy", "random")) -> list:
+    """n robot_push clips from fresh seeds, `policies` in turn (default good / noisy / random)."""
     from ..sim.clip import ROBOT_POLICIES, simulate_clip
+    from ..utils.errors import WorldsmithError
 
+    bad = [p for p in policies if p not in ROBOT_POLICIES]
+    if bad or not policies:
+        raise WorldsmithError(f"--policies {','.join(policies)!r}: expected names from {', '.join(ROBOT_POLICIES)}")
     return [simulate_clip("robot_push", seed + i, resolution=resolution, frames=frames,
-                          policy=ROBOT_POLICIES[i % len(ROBOT_POLICIES)])
+                          policy=policies[i % len(policies)])
             for i in progress(range(n), desc="simulate held-out clips", unit="clip")]
 
 
@@ -128,3 +135,46 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     variants = {name: {m: mean([r[name][m] for r in per_clip]) for m in per_clip[0][name]} for name in preds}
     return {"variants": variants, "per_clip": per_clip, "context_frames": C, "predicted_frames": N,
             "predictions": preds}
+
+
+def action_sensitivity(wm, clips: list, sigmas: tuple[float, ...] = (0.2, 1.0, 3.0), seed: int = 0) -> dict:
+    """Does the model use its actions? The denoiser's error with true, zeroed and shuffled actions.
+
+    For windows of `1 + 2k` frames of each clip, the first latent frame conditions, noise of
+    each level in `sigmas` (the same draw for every variant) is added to the rest, and the
+    denoised estimate's mean squared error against the clean latent is measured with the
+    clip's true actions, with zeros, and with another clip's actions. Unlike rollouts this has
+    no sampling noise: a model that ignores its actions scores the three alike to 3-4 digits.
+    Returns {"sigmas", "x0_mse": {variant: [per sigma]}, "zeroed_over_true", "shuffled_over_true"}.
+    """
+    from ..diffusion.conditioning import VideoCondition
+
+    den, tok, k = wm.denoiser, wm.tokenizer, wm.k
+    W = 1 + 2 * k
+    g = torch.Generator().manual_seed(seed)
+    errs: dict[str, list[list[float]]] = {"true": [], "zeroed": [], "shuffled": []}
+    for ci, clip in enumerate(clips):
+        other = clips[(ci + 1) % len(clips)] if len(clips) > 1 else None
+        for start in range(0, len(clip.rgb) - W + 1, 2 * k):
+            x = torch.from_numpy(clip.rgb[start:start + W]).float().div(127.5).sub(1)
+            with torch.no_grad():
+                z = tok.encode(rearrange(x, "t h w c -> 1 c t h w").to(wm.device)).float()
+            acts = torch.from_numpy(np.asarray(clip.actions[start:start + W - 1], np.float32))[None].to(wm.device)
+            shuf = (torch.from_numpy(np.asarray(other.actions[start:start + W - 1], np.float32))[None].to(wm.device)
+                    if other is not None else torch.flip(acts, dims=[1]))
+            vc = VideoCondition.build(z[:, :, :1], 1, z.shape[2], aug_sigma=0.001,
+                                      generator=torch.Generator().manual_seed(seed))
+            row = {name: [] for name in errs}
+            for sig in sigmas:
+                noise = torch.randn(z.shape, generator=g).to(wm.device)
+                for name, a in (("true", acts), ("zeroed", torch.zeros_like(acts)), ("shuffled", shuf)):
+                    with torch.no_grad():
+                        out = den(z + sig * noise, torch.tensor([sig], device=wm.device),
+                                  {**wm.text_cond, "actions": a}, video_cond=vc)
+                    row[name].append(float((out - z)[:, :, 1:].float().pow(2).mean()))
+            for name in errs:
+                errs[name].append(row[name])
+    mse = {name: np.mean(np.array(v), axis=0).tolist() for name, v in errs.items()}
+    total = {name: float(np.sum(v)) for name, v in mse.items()}
+    return {"sigmas": list(sigmas), "x0_mse": mse, "zeroed_over_true": total["zeroed"] / total["true"],
+            "shuffled_over_true": total["shuffled"] / total["true"]}

@@ -73,6 +73,9 @@ def register(sub) -> None:
     p.add_argument("--split", default="val", choices=["train", "val", "test", "all"],
                    help="dataset split with --data (default val)")
     p.add_argument("--action-key", default="actions", help="action array name with --data (default actions)")
+    p.add_argument("--policies", default="good,noisy,random",
+                   help="policies of the simulated held-out clips, in turn (good, noisy, random, play; "
+                   "default good,noisy,random)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps (default 10)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
@@ -137,7 +140,7 @@ def cmd_actions(args) -> int:
     from ..io import write_video
     from ..utils.atomic import atomic_write_json
     from ..utils.errors import WorldsmithError
-    from .actions import action_fidelity, dataset_clips, held_out_clips
+    from .actions import action_fidelity, action_sensitivity, dataset_clips, held_out_clips
 
     if args.clips < 1:
         raise WorldsmithError("--clips must be >= 1")
@@ -157,8 +160,10 @@ def cmd_actions(args) -> int:
             raise WorldsmithError(f"--data {args.data}: no usable clip in split {args.split!r} "
                                   f"({len(skipped)} skipped; see the reasons above{'' if split is None else '; try --split all'})")
     else:
-        clips = held_out_clips(args.clips, args.frames, wm.size)
+        policies = tuple(p.strip() for p in args.policies.split(",") if p.strip())
+        clips = held_out_clips(args.clips, args.frames, wm.size, policies=policies)
     res = action_fidelity(wm, clips)
+    res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
     res["skipped"] = skipped
     preds = res.pop("predictions")
@@ -172,5 +177,8 @@ def cmd_actions(args) -> int:
     print(f"{'variant':<16} {'PSNR':>7} {'SSIM':>6} {'obj IoU':>8} {'arm err px':>11}")
     for name, m in res["variants"].items():
         print(f"{name:<16} {m['psnr']:7.2f} {m['ssim']:6.3f} {m['object_iou']:8.3f} {m['arm_centroid_px']:11.2f}")
+    sens = res["sensitivity"]
+    print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
+          f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
     print(f"report: {args.out}/results.json, videos (truth | true actions | zero actions): {args.out}/videos/")
     return 0

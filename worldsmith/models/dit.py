@@ -66,6 +66,7 @@ class DiTConfig:
     action_dim: int = 0            # > 0: an action-conditioned model (robot post-training)
     actions_per_frame: int = 4     # actions per latent frame (the tokenizer's temporal compression)
     action_scale: tuple[float, ...] = ()  # per-dimension divisor of raw actions (empty: 1)
+    action_cumulative: bool = False  # also embed running action sums (commanded displacement so far)
 
 
 def dit_tiny() -> DiTConfig:
@@ -329,7 +330,7 @@ class DiT(nn.Module):
 
             if cfg.action_scale and len(cfg.action_scale) != cfg.action_dim:
                 raise ValueError(f"action_scale has {len(cfg.action_scale)} entries for action_dim {cfg.action_dim}")
-            self.action_embedder = ActionEmbedder(cfg.action_dim, cfg.actions_per_frame, d)
+            self.action_embedder = ActionEmbedder(cfg.action_dim, cfg.actions_per_frame, d, cfg.action_cumulative)
             scale = torch.tensor(cfg.action_scale or [1.0] * cfg.action_dim, dtype=torch.float32)
             self.register_buffer("action_scale", scale, persistent=False)
         self._rope_cache: dict = {}

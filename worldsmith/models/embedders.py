@@ -5,6 +5,11 @@ with two small MLPs, one added to the timestep embedding and one to the shared A
 term. `ActionEmbedder` does that and returns the `cond` entries `DiT.forward` reads:
 `extra_emb` [B, T, D] and `extra_adaln` [B, T, 3D]. Output layers start at zero so a
 pretrained world model is unchanged until post-training teaches it the actions.
+
+`cumulative=True` (our addition) also feeds each latent frame the running sum of the actions
+since the window's first frame: for end-effector deltas that is the commanded displacement
+of the tool since the first (conditioning) frame, which is what a frame's picture depends
+on. With deltas alone, the net must integrate them across frames through attention.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ class ActionEmbedder(nn.Module):
         actions_per_frame: actions covered by one latent frame after the first
             (the tokenizer's temporal compression, e.g. 4).
         width: the DiT width D.
+        cumulative: also embed the running sums of the actions (divided by
+            `actions_per_frame`) at each of the frame's steps.
     """
 
-    def __init__(self, action_dim: int, actions_per_frame: int, width: int):
+    def __init__(self, action_dim: int, actions_per_frame: int, width: int, cumulative: bool = False):
         super().__init__()
-        self.action_dim, self.actions_per_frame = action_dim, actions_per_frame
-        in_dim = action_dim * actions_per_frame
+        self.action_dim, self.actions_per_frame, self.cumulative = action_dim, actions_per_frame, cumulative
+        in_dim = action_dim * actions_per_frame * (2 if cumulative else 1)
         self.emb_mlp = nn.Sequential(nn.Linear(in_dim, 4 * width), nn.SiLU(), nn.Linear(4 * width, width))
         self.adaln_mlp = nn.Sequential(nn.Linear(in_dim, 4 * width), nn.SiLU(), nn.Linear(4 * width, 3 * width))
         for mlp in (self.emb_mlp, self.adaln_mlp):
@@ -43,8 +50,10 @@ class ActionEmbedder(nn.Module):
         """
         B, N, A = actions.shape
         k = self.actions_per_frame
-        if A != self.action_dim or N % k:
+        if A != self.action_dim or N % k:  # checked before the cumulative features double A
             raise ValueError(f"actions: expected [B, (T-1)*{k}, {self.action_dim}], got {tuple(actions.shape)}")
-        per_frame = rearrange(actions, "b (t k) a -> b t (k a)", k=k)  # [B, T-1, k*A]
+        if self.cumulative:  # [B, N, 2A]: each step's delta and the running sum up to it
+            actions = torch.cat([actions, actions.cumsum(dim=1) / k], dim=-1)
+        per_frame = rearrange(actions, "b (t k) a -> b t (k a)", k=k)  # [B, T-1, k*A (x2)]
         per_frame = F.pad(per_frame, (0, 0, 1, 0))  # [B, T, k*A]: zeros for frame 0
         return {"extra_emb": self.emb_mlp(per_frame), "extra_adaln": self.adaln_mlp(per_frame)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..cli import add_group
+from .generate import ROBOT_POLICY_CHOICES
 
 
 def register(sub) -> None:
@@ -32,9 +33,10 @@ def register(sub) -> None:
                    help="re-simulate with the initial state perturbed by this fraction (0.01 = 1%%)")
     p.add_argument("--ood", action="store_true", help="sample speed, size or mass outside the training range")
     p.add_argument("--shard-max-clips", type=int, default=64, help="clips per shard (default 64)")
-    p.add_argument("--robot-policy", default="scripted", choices=("scripted", "good", "noisy", "random", "mix"),
-                   help="robot_push clips: the seed's scripted pick, one policy, or mix = good/noisy/random "
-                   "in turn (diverse actions for action-conditioned post-training; default scripted)")
+    p.add_argument("--robot-policy", default="scripted", choices=ROBOT_POLICY_CHOICES,
+                   help="robot_push clips: the seed's scripted pick, one policy, mix = good/noisy/random in turn, "
+                   "or mix-play = half random-waypoint play + the mix (the data for action-conditioned "
+                   "post-training; default scripted)")
     p.set_defaults(func=cmd_generate)
 
 

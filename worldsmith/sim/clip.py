@@ -78,7 +78,9 @@ def check_args(resolution: int, frames: int, fps: int, perturb: float) -> int:
     return PHYSICS_HZ // int(fps)
 
 
-ROBOT_POLICIES = ("good", "noisy", "random")
+ROBOT_POLICIES = ("good", "noisy", "random", "play")
+MIX_POLICIES = {"mix": ("good", "noisy", "random"),  # --robot-policy mix / mix-play: cycled by clip index
+                "mix-play": ("good", "play", "noisy", "play", "random", "play")}
 
 
 def sample_params(scenario: str, seed: int, ood: bool = False) -> dict:
@@ -98,8 +100,8 @@ def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int
                   world: World | None = None, policy: str | None = None) -> SimClip:
     """Simulate and render one clip. Same arguments -> identical arrays, caption and meta.
 
-    `policy` (robot scenarios only): 'good', 'noisy' or 'random' replaces the scripted
-    policy the seed would pick (e.g. random play data for action-conditioned post-training).
+    `policy` (robot scenarios only): 'good', 'noisy', 'random' or 'play' replaces the scripted
+    policy the seed would pick (e.g. random-waypoint play data for action-conditioned post-training).
 
     `perturb` re-simulates the same clip with its initial state moved by that relative amount
     (0.01 = 1%, the benchmark's physical-variance ceiling); `perturb_seed` picks the noise draw.

@@ -24,6 +24,7 @@ from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
 
 log = logging.getLogger(__name__)
+ROBOT_POLICY_CHOICES = ("scripted", "good", "noisy", "random", "play", "mix", "mix-play")
 SETTINGS = ("resolution", "frames", "fps", "perturb", "ood", "robot_policy")  # must match when resuming a directory
 
 
@@ -66,10 +67,11 @@ def _robot_policy(job: dict) -> str | None:
     choice = job.get("robot_policy", "scripted")
     if job["scenario"] != "robot_push" or choice == "scripted":
         return None
-    if choice == "mix":
-        from .clip import ROBOT_POLICIES
+    if choice in ("mix", "mix-play"):
+        from .clip import MIX_POLICIES
 
-        return ROBOT_POLICIES[job["index"] % len(ROBOT_POLICIES)]
+        cycle = MIX_POLICIES[choice]
+        return cycle[job["index"] % len(cycle)]
     return choice
 
 
@@ -108,8 +110,9 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
 
     Keys are `clip_key(scenario, seed, i)`, so a `--perturb` or `--ood` run with the same seed
     pairs clip by clip with the plain run (write it to another directory). `robot_policy`:
-    'scripted' (each robot clip's own good/noisy pick), 'good', 'noisy', 'random', or 'mix'
-    (good, noisy, random in turn: diverse actions for action-conditioned post-training).
+    'scripted' (each robot clip's own good/noisy pick), 'good', 'noisy', 'random', 'play', 'mix'
+    (good, noisy, random in turn: diverse actions for action-conditioned post-training) or
+    'mix-play' (half random-waypoint play, the rest good, noisy, random: `clip.MIX_POLICIES`).
     """
     from ..data import ClipWriter
     from .clip import check_args, scenario_names
@@ -125,8 +128,8 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
     if not isinstance(seed, int) or seed < 0:
         raise WorldsmithError(f"--seed {seed!r}: expected a non-negative integer")
     check_args(resolution, frames, fps, perturb)
-    if robot_policy not in ("scripted", "good", "noisy", "random", "mix"):
-        raise WorldsmithError(f"--robot-policy {robot_policy!r}: expected scripted, good, noisy, random or mix")
+    if robot_policy not in ROBOT_POLICY_CHOICES:
+        raise WorldsmithError(f"--robot-policy {robot_policy!r}: expected one of {', '.join(ROBOT_POLICY_CHOICES)}")
     if workers is None or workers == 0:
         workers = os.cpu_count() or 1
     if workers < 1:

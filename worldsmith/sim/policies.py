@@ -7,6 +7,9 @@ dyaw, dgripper) for one frame, clipped by the simulator to `robot.MAX_DELTA`.
 - `good_pusher(obs)`: go behind the object (seen from the target), lower, push it in.
 - `NoisyPusher(seed, noise)`: the good pusher plus Gaussian noise (and random rotation jitter).
 - `RandomPolicy(seed)`: uniform random deltas within the bounds.
+- `PlayPolicy(seed)`: random-waypoint "play" (data for action-conditioned post-training):
+  the arm glides to random goals, half of them at the object, at random speeds with pauses,
+  so where it goes next cannot be read off the scene, only off the actions.
 """
 
 from __future__ import annotations
@@ -78,12 +81,60 @@ class RandomPolicy:
         return self.rng.uniform(-bound, bound).astype(np.float32)
 
 
+class PlayPolicy:
+    """Random-waypoint play: glide to a random goal, pick another after it is reached or a few frames.
+
+    Half the goals lie around the object (so play makes contacts and pushes), half anywhere in
+    the reachable area in front of the robot; speeds vary per goal, sometimes the arm pauses.
+    Unlike the scripted pushers, the next move is not predictable from the scene: a world
+    model trained on play clips must read it from the actions.
+    """
+
+    AREA = np.array([[0.3, -0.45, 0.03], [0.85, 0.45, 0.3]])  # goal box (m), inside robot.WORKSPACE
+
+    def __init__(self, seed: int = 0, speed: float = 0.025) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.speed = speed
+        self.goal: np.ndarray | None = None
+        self.step_len = speed
+        self.timer = 0
+        self.hold = 0
+
+    def _new_goal(self, obs: dict) -> None:
+        rng = self.rng
+        if rng.random() < 0.5:  # near the object: contacts and pushes happen
+            half = 0.5 * float(max(obs["object_size"][0], obs["object_size"][1]))
+            xy = np.asarray(obs["object_pos"][:2], np.float64) + rng.uniform(-1, 1, 2) * (half + 0.08)
+            goal = np.array([*xy, rng.uniform(0.03, 0.12)])
+        else:
+            goal = rng.uniform(self.AREA[0], self.AREA[1])
+        self.goal = np.clip(goal, self.AREA[0], self.AREA[1])
+        self.step_len = min(MAX_STEP, self.speed * rng.uniform(0.6, 1.6))
+        self.timer = int(rng.integers(6, 20))
+        self.hold = int(rng.integers(2, 6)) if rng.random() < 0.2 else 0
+
+    def __call__(self, obs: dict) -> np.ndarray:
+        ee = np.asarray(obs["ee_pos"], np.float64)
+        if self.goal is None or self.timer <= 0 or np.linalg.norm(self.goal - ee) < 0.01:
+            self._new_goal(obs)
+        self.timer -= 1
+        action = np.zeros(7, np.float32)
+        if self.hold > 0:
+            self.hold -= 1
+            return action
+        delta = self.goal - ee
+        dist = float(np.linalg.norm(delta))
+        return _pack(action, delta * min(1.0, self.step_len / max(dist, 1e-9)), MAX_STEP)
+
+
 def make_policy(name: str, seed: int = 0, speed: float = 0.025) -> Policy:
-    """'good' | 'noisy' | 'random' -> a callable observation -> action7."""
+    """'good' | 'noisy' | 'random' | 'play' -> a callable observation -> action7."""
     if name == "good":
         return lambda obs: good_pusher(obs, speed)
     if name == "noisy":
         return NoisyPusher(seed, speed=speed)
     if name == "random":
         return RandomPolicy(seed)
-    raise ValueError(f"unknown policy {name!r} (good, noisy, random)")
+    if name == "play":
+        return PlayPolicy(seed, speed=speed)
+    raise ValueError(f"unknown policy {name!r} (good, noisy, random, play)")

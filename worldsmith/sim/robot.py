@@ -254,7 +254,7 @@ class _ScriptedController:
 def caption_robot(params: dict, out: dict, rng: np.random.Generator) -> str:
     """Caption from the push direction in the image and whether the object reached the target."""
     thing = params["objects"][0]
-    if params.get("policy") == "random":  # random play: the arm wanders, whatever it hits
+    if params.get("policy") in ("random", "play"):  # random play: the arm wanders, whatever it hits
         moved = out["objects"][0]["travel"] > 0.03
         return fill(rng, ["A robot arm moves about at random near {a} on the {f} floor{m}.",
                           "A KUKA arm makes random motions beside {a}{m}."],
