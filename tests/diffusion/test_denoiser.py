@@ -116,6 +116,27 @@ def test_loss_is_seeded_and_samples_conditioning_choices():
     assert len(set(i1["num_cond_frames"].tolist())) > 1  # 16 draws from 3 choices
 
 
+def test_motion_weights_emphasise_what_moves():
+    """A blob moving over a static background: its positions weigh more; every frame keeps mean weight 1."""
+    from worldsmith.diffusion.denoiser import motion_weights
+
+    x0 = torch.zeros(1, 2, 3, 4, 4)
+    x0[:, :, 1, 1, 1] = 1.0  # appears at (1, 1) in frame 1, moves to (2, 2) in frame 2
+    x0[:, :, 2, 2, 2] = 1.0
+    w = motion_weights(x0, strength=4.0)
+    assert w.shape == (1, 1, 3, 4, 4)
+    assert torch.allclose(w.mean(dim=(3, 4)), torch.ones(1, 1, 3))
+    assert torch.all(w[0, 0, 0] == 1.0)  # the first frame has nothing to compare with: uniform
+    assert w[0, 0, 2, 2, 2] > 3 * w[0, 0, 2, 0, 0] and w[0, 0, 2, 1, 1] > 3 * w[0, 0, 2, 0, 0]
+    assert w[0, 0, 2, 1, 1] == w[0, 0, 2, 2, 2]  # where it left counts as much as where it arrived
+    den = Denoiser(tiny_net(), DiffusionConfig(text_dropout=0.0, motion_weight=4.0))
+    plain = Denoiser(den.net, DiffusionConfig(text_dropout=0.0))
+    x0, cond = batch()
+    lw, _ = den.loss(x0, cond, torch.Generator().manual_seed(0))
+    lp, _ = plain.loss(x0, cond, torch.Generator().manual_seed(0))
+    assert torch.isfinite(lw) and not torch.allclose(lw, lp)
+
+
 def test_loss_target_is_zero_error_for_exact_prediction():
     """If the network output equals the target, the denoised estimate is x0 (EDM and rf)."""
     g = torch.Generator().manual_seed(0)

@@ -62,6 +62,24 @@ class DiffusionConfig:
     aug_sigma_inference: float = 0.001  # Cosmos DEFAULT_AUGMENT_SIGMA
     text_dropout: float = 0.2       # for classifier-free guidance
     anchor: str = "none"            # "none" or "last_cond": denoise the change from the last conditioning frame
+    motion_weight: float = 0.0      # > 0: weight latent positions by 1 + w * (their change since the previous
+    #                                 latent frame, relative to the mean change): moving things count more
+
+
+def motion_weights(x0: torch.Tensor, strength: float, cap: float = 10.0) -> torch.Tensor:
+    """Loss weights [B, 1, T, H, W] from clean latents [B, C, T, H, W]: 1 + strength * relative change.
+
+    A position's change is the channel-mean |x0[t] - x0[t-1]| (0 for the first frame), divided
+    by the batch's mean change and capped at `cap`; the weights are then rescaled to mean 1
+    within each frame, so the loss keeps its scale and only its spatial emphasis moves toward
+    what moves (a robot arm, a falling object) and away from the static background.
+    """
+    x0 = x0.detach().float()
+    change = (x0[:, :, 1:] - x0[:, :, :-1]).abs().mean(dim=1, keepdim=True)  # [B, 1, T-1, H, W]
+    change = torch.cat([torch.zeros_like(change[:, :, :1]), change], dim=2)
+    rel = (change / change.mean().clamp(min=1e-8)).clamp(max=cap)
+    w = 1.0 + strength * rel
+    return w / w.mean(dim=(3, 4), keepdim=True)
 
 
 def edm_scalings(sigma: torch.Tensor, sigma_data: float):
@@ -176,7 +194,11 @@ class Denoiser(nn.Module):
         net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy - A, sigma, cond, video_cond)
         out = self.net(net_in, c_noise, cond).float()
         target = ((x0 - A - c_skip * x_in) / c_out).float()
-        err = (out - target).pow(2).mean(dim=(1, 3, 4))  # [B, T]
+        sq = (out - target).pow(2)  # [B, C, T, H, W]
+        if self.cfg.motion_weight > 0:
+            w = motion_weights(x0, self.cfg.motion_weight)  # [B, 1, T, H, W], mean 1 per frame
+            sq = sq * w
+        err = sq.mean(dim=(1, 3, 4))  # [B, T]
         gen_mask = ~video_cond.mask[:, 0, :, 0, 0]  # [B, T]: True on generated frames
         err = torch.where(gen_mask, err, torch.zeros_like(err))  # never 0 * inf on conditioning frames
         gen = gen_mask.float()
