@@ -81,6 +81,7 @@ def resolve_config(init: str, config_file: str | None = None, overrides: list[st
         raise WorldsmithError("--init: the pretrained world model directory is required")
     net_cfg, diff_cfg, meta = read_world_model(init)
     diff_cfg = dataclasses.replace(diff_cfg, cond_frame_choices=(1, 2), text_dropout=0.0)
+    net_cfg = dataclasses.replace(net_cfg, action_cumulative=True)  # docs/design.md: cumulative action features
     text_encoder = meta.get("text_encoder", "minilm")
     cfg = Action2WorldTrainConfig(
         preset="init", model=net_cfg, diffusion=diff_cfg, init=init,
