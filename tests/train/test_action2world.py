@@ -170,6 +170,8 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3
+    assert set(res["per_policy"]) == {"good", "noisy"}  # 2 clips: the first two policies in turn
+    assert set(res["per_policy"]["good"]) == set(res["variants"])
     # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
     generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)
     for data, ok in ((runs["data"], True), (runs["data"] + "-short", False)):

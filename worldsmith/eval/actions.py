@@ -110,7 +110,8 @@ def score(pred: np.ndarray, clip, C: int) -> dict:
 def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     """Roll out `wm` (an ActionWorldModel) on `clips` with true and zeroed actions; score vs copy-last.
 
-    Returns {"variants": {name: mean metrics}, "per_clip": [...], "context_frames", "predicted_frames"}.
+    Returns {"variants": {name: mean metrics}, "per_policy": {policy: {name: mean metrics}} (clips
+    that record their policy), "per_clip": [...], "context_frames", "predicted_frames"}.
     """
     C, k = wm.context_frames, wm.k
     T = len(clips[0].rgb)
@@ -133,8 +134,11 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
         return float(np.mean(vals)) if vals else float("nan")
 
     variants = {name: {m: mean([r[name][m] for r in per_clip]) for m in per_clip[0][name]} for name in preds}
-    return {"variants": variants, "per_clip": per_clip, "context_frames": C, "predicted_frames": N,
-            "predictions": preds}
+    groups = sorted({r["policy"] for r in per_clip if r["policy"]})
+    per_policy = {pol: {name: {m: mean([r[name][m] for r in per_clip if r["policy"] == pol]) for m in per_clip[0][name]}
+                        for name in preds} for pol in groups}
+    return {"variants": variants, "per_policy": per_policy, "per_clip": per_clip, "context_frames": C,
+            "predicted_frames": N, "predictions": preds}
 
 
 def action_sensitivity(wm, clips: list, sigmas: tuple[float, ...] = (0.2, 1.0, 3.0), seed: int = 0) -> dict:

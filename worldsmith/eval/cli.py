@@ -174,9 +174,12 @@ def cmd_actions(args) -> int:
         both = np.concatenate([true, preds["true actions"][i], preds["zero actions"][i]], axis=2)
         write_video(os.path.join(args.out, "videos", f"clip-{i}.mp4"), both, fps=wm.fps)
     atomic_write_json(os.path.join(args.out, "results.json"), res)
-    print(f"{'variant':<16} {'PSNR':>7} {'SSIM':>6} {'obj IoU':>8} {'arm err px':>11}")
-    for name, m in res["variants"].items():
-        print(f"{name:<16} {m['psnr']:7.2f} {m['ssim']:6.3f} {m['object_iou']:8.3f} {m['arm_centroid_px']:11.2f}")
+    print(f"{'variant':<24} {'PSNR':>7} {'SSIM':>6} {'obj IoU':>8} {'arm err px':>11}")
+    rows = [("", res["variants"])] + [(f"{pol}: ", v) for pol, v in res["per_policy"].items()]
+    for prefix, variants in (rows if len(rows) > 2 else rows[:1]):
+        for name, m in variants.items():
+            print(f"{prefix + name:<24} {m['psnr']:7.2f} {m['ssim']:6.3f} {m['object_iou']:8.3f} "
+                  f"{m['arm_centroid_px']:11.2f}")
     sens = res["sensitivity"]
     print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
           f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
