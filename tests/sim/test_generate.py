@@ -103,3 +103,7 @@ def test_robot_policy_mix_play(tmp_path):
     policies = {rec["key"]: rec["meta"]["params"].get("policy") for rec in iter_clips(out)}
     assert [policies[clip_key("robot_push", 0, i)] for i in range(6)] == ["good", "play", "noisy", "play",
                                                                           "random", "play"]
+    from worldsmith.sim.clip import MIX_POLICIES, ROBOT_POLICIES
+    from worldsmith.sim.generate import ROBOT_POLICY_CHOICES  # spelled out: the CLI must not import pybullet
+
+    assert set(ROBOT_POLICY_CHOICES) == {"scripted", *ROBOT_POLICIES, *MIX_POLICIES}

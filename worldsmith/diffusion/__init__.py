@@ -1,13 +1,12 @@
 """Diffusion formulation: Denoiser (EDM / rectified-flow preconditioning + loss), conditioning, samplers."""
 
-from .conditioning import VideoCondition, cat_conds, drop_text
-from .denoiser import DiffusionConfig, Denoiser, edm_scalings, rf_scalings
-from .generate import generate, generate_long, guided_denoise, null_text
-from .samplers import (SAMPLERS, get_sampler, karras_sigmas, sample_dpmpp_2m, sample_euler,
-                       sample_euler_ancestral, sample_heun)
+from ..utils.lazy import lazy_exports
 
-__all__ = [
-    "VideoCondition", "cat_conds", "drop_text", "DiffusionConfig", "Denoiser", "edm_scalings",
-    "rf_scalings", "generate", "generate_long", "guided_denoise", "null_text", "SAMPLERS",
-    "get_sampler", "karras_sigmas", "sample_dpmpp_2m", "sample_euler", "sample_euler_ancestral", "sample_heun",
-]
+__getattr__, __all__ = lazy_exports(__name__, {
+    "VideoCondition": ".conditioning", "cat_conds": ".conditioning", "drop_text": ".conditioning",
+    "DiffusionConfig": ".denoiser", "Denoiser": ".denoiser", "edm_scalings": ".denoiser",
+    "rf_scalings": ".denoiser", "generate": ".generate", "generate_long": ".generate",
+    "guided_denoise": ".generate", "null_text": ".generate", "SAMPLERS": ".samplers",
+    "get_sampler": ".samplers", "karras_sigmas": ".samplers", "sample_dpmpp_2m": ".samplers",
+    "sample_euler": ".samplers", "sample_euler_ancestral": ".samplers", "sample_heun": ".samplers",
+})

@@ -1,5 +1,7 @@
 """Inference: `WorldPipeline` (guarded Text/Image/Video2World generation) and `worldsmith predict`."""
 
-from .pipeline import WorldPipeline, WorldResult
+from ..utils.lazy import lazy_exports
 
-__all__ = ["WorldPipeline", "WorldResult"]
+__getattr__, __all__ = lazy_exports(__name__, {
+    "WorldPipeline": ".pipeline", "WorldResult": ".pipeline",
+})

@@ -10,10 +10,10 @@ Public API:
 - `evaluate(model_dir, data)`: PSNR/SSIM, throughput and the copy-last baseline.
 """
 
-from .config import TokenizerConfig, preset, preset_names
-from .fsq import FSQ
-from .inference import decode_video, encode_video
-from .model import CausalVideoTokenizer, build_tokenizer
+from ..utils.lazy import lazy_exports
 
-__all__ = ["TokenizerConfig", "preset", "preset_names", "FSQ", "CausalVideoTokenizer", "build_tokenizer",
-           "encode_video", "decode_video"]
+__getattr__, __all__ = lazy_exports(__name__, {
+    "TokenizerConfig": ".config", "preset": ".config", "preset_names": ".config", "FSQ": ".fsq",
+    "decode_video": ".inference", "encode_video": ".inference", "CausalVideoTokenizer": ".model",
+    "build_tokenizer": ".model",
+})

@@ -3,9 +3,9 @@
 Public API: `Trainer`, `Task`, `TrainConfig`, `OptimConfig`, `EMA`, `unwrap`.
 """
 
-from .config import OptimConfig, TrainConfig
-from .state import EMA
-from .task import Task
-from .trainer import Trainer, unwrap
+from ..utils.lazy import lazy_exports
 
-__all__ = ["Trainer", "Task", "TrainConfig", "OptimConfig", "EMA", "unwrap"]
+__getattr__, __all__ = lazy_exports(__name__, {
+    "OptimConfig": ".config", "TrainConfig": ".config", "EMA": ".state", "Task": ".task",
+    "Trainer": ".trainer", "unwrap": ".trainer",
+})
