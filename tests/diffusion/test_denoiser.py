@@ -137,27 +137,6 @@ def test_motion_weights_emphasise_what_moves():
     assert torch.isfinite(lw) and not torch.allclose(lw, lp)
 
 
-def test_degrade_context_replaces_only_conditioning_frames_with_the_models_estimate():
-    """Conditioning frames become the one-step denoised estimate (not the clean latent); the
-    frames to generate keep the truth; with no conditioning frames nothing changes."""
-    den = Denoiser(tiny_net(), DiffusionConfig(text_dropout=0.0, context_degrade_sigma=(0.5, 0.5)))
-    x0, cond = batch()
-    vc = VideoCondition.build(x0, 1, aug_sigma=0.0)
-    out = den.degrade_context(x0, cond, vc, torch.Generator().manual_seed(0))
-    assert torch.equal(out.mask, vc.mask) and torch.equal(out.num_frames, vc.num_frames)
-    assert not torch.allclose(out.latent[:, :, :1], x0[:, :, :1], atol=1e-3)
-    assert torch.all(out.latent[:, :, 1:] == 0)  # generated frames are not part of the condition
-    none = VideoCondition.build(x0, 0, aug_sigma=0.0)
-    assert den.degrade_context(x0, cond, none) is none
-    # in the loss: seeded, different from the clean-context loss, off by default
-    deg = Denoiser(den.net, DiffusionConfig(text_dropout=0.0, context_degrade=1.0, cond_frame_choices=(1,)))
-    clean = Denoiser(den.net, DiffusionConfig(text_dropout=0.0, cond_frame_choices=(1,)))
-    l1, _ = deg.loss(x0, cond, torch.Generator().manual_seed(3))
-    l2, _ = deg.loss(x0, cond, torch.Generator().manual_seed(3))
-    l0, _ = clean.loss(x0, cond, torch.Generator().manual_seed(3))
-    assert torch.isfinite(l1) and torch.equal(l1, l2) and not torch.allclose(l1, l0)
-
-
 def test_loss_target_is_zero_error_for_exact_prediction():
     """If the network output equals the target, the denoised estimate is x0 (EDM and rf)."""
     g = torch.Generator().manual_seed(0)

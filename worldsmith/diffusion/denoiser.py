@@ -27,8 +27,6 @@ has to learn what changes. The conditioning frames stay absolute in the net's in
 
 from __future__ import annotations
 
-import math
-
 import os
 from dataclasses import dataclass, field
 
@@ -66,10 +64,6 @@ class DiffusionConfig:
     anchor: str = "none"            # "none" or "last_cond": denoise the change from the last conditioning frame
     motion_weight: float = 0.0      # > 0: weight latent positions by 1 + w * (their change since the previous
     #                                 latent frame, relative to the mean change): moving things count more
-    context_degrade: float = 0.0    # training: probability that a batch conditions on the model's own
-    #                                 one-step estimate of its conditioning frames instead of the clean ones
-    #                                 (see `degrade_context`): the degraded context of a long rollout
-    context_degrade_sigma: tuple[float, float] = (0.2, 1.0)  # log-uniform range of that estimate's noise
 
 
 def motion_weights(x0: torch.Tensor, strength: float, cap: float = 10.0) -> torch.Tensor:
@@ -195,8 +189,6 @@ class Denoiser(nn.Module):
         noise = randn(x0.shape, generator, x0.device, x0.dtype)
         x_noisy = x0 + sigma.view(B, 1, 1, 1, 1) * noise
         video_cond = self.training_condition(x0, generator, num_cond_frames)
-        if self.cfg.context_degrade > 0 and float(torch.rand((), generator=generator)) < self.cfg.context_degrade:
-            video_cond = self.degrade_context(x0, cond, video_cond, generator)
         cond = drop_text(cond, self.cfg.text_dropout, generator)
         A = self.anchor(x0, video_cond)
         net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy - A, sigma, cond, video_cond)
@@ -214,30 +206,6 @@ class Denoiser(nn.Module):
         loss = (err * gen).sum() / gen.sum().clamp(min=1)
         return loss, {"per_sample": per_sample.detach(), "sigma": sigma.detach(),
                       "num_cond_frames": video_cond.num_frames.detach()}
-
-    @torch.no_grad()
-    def degrade_context(self, x0: torch.Tensor, cond: dict, video_cond: VideoCondition,
-                        generator: torch.Generator | None = None) -> VideoCondition:
-        """`video_cond` with its conditioning frames replaced by the model's own denoised estimate.
-
-        In a rollout, every chunk after the first conditions on frames the model made itself,
-        which are blurrier than real ones (objects fade chunk by chunk). Here the whole window is
-        noised to a sigma drawn log-uniformly from `context_degrade_sigma` and denoised in one
-        step without conditioning frames; the conditioning frames become that estimate while
-        the frames to generate keep their true targets, so the model learns to continue (and
-        re-sharpen) from a context like its own output. Costs one extra forward pass, no backward.
-        """
-        if not bool(video_cond.mask.any()):
-            return video_cond
-        B = x0.shape[0]
-        lo, hi = (math.log(v) for v in self.cfg.context_degrade_sigma)
-        u = torch.rand(B, generator=generator).to(x0.device, x0.dtype)
-        sigma = (lo + (hi - lo) * u).exp()  # [B]
-        noisy = x0 + sigma.view(B, 1, 1, 1, 1) * randn(x0.shape, generator, x0.device, x0.dtype)
-        none = VideoCondition.build(x0, 0, aug_sigma=0.0)
-        est = self.forward(noisy, sigma, cond, none).to(x0.dtype)
-        mixed = torch.where(video_cond.mask, est, x0)
-        return VideoCondition.build(mixed, video_cond.num_frames, aug_sigma=video_cond.aug_sigma, generator=generator)
 
     # ------------------------------------------------------------------------------------
     # A world-model checkpoint: the net's directory plus diffusion.json (the formulation)
