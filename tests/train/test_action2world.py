@@ -172,6 +172,10 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3
     assert set(res["per_policy"]) == {"good", "noisy"}  # 2 clips: the first two policies in turn
     assert set(res["per_policy"]["good"]) == set(res["variants"])
+    assert res["per_chunk"]["frames_per_chunk"] == 4
+    for name in res["variants"]:  # 8 predicted frames = 2 chunks of 4
+        assert len(res["per_chunk"][name]["object_iou"]) == 2 and len(res["per_chunk"][name]["psnr"]) == 2
+    assert "per rollout chunk" in capsys.readouterr().out
     # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
     generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)
     for data, ok in ((runs["data"], True), (runs["data"] + "-short", False)):

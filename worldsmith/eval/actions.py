@@ -89,29 +89,56 @@ def _ids(clip) -> tuple[int, int]:
     return int(objs[0]["seg_id"]), int(arm["seg_id"])
 
 
-def score(pred: np.ndarray, clip, C: int) -> dict:
-    """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1."""
+def frame_scores(pred: np.ndarray, clip, C: int) -> dict:
+    """Per-frame squared error [N] and, where the clip has segmentation, object IoU and arm error [N]."""
     N = len(pred)
     true = clip.rgb[C:C + N]
+    out = {"mse": ((pred.astype(np.float64) - true.astype(np.float64)) ** 2).reshape(N, -1).mean(1)}
     if getattr(clip, "seg", None) is None:
-        return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": float("nan"),
-                "arm_centroid_px": float("nan")}
-    seg = clip.seg[C:C + N]
+        out["object_iou"] = out["arm_centroid_px"] = np.full(N, np.nan)
+        return out
     obj, arm = _ids(clip)
     colours = {o["seg_id"]: o["color"] for o in clip.meta["objects"]}
     model = fit_colour_model(clip.rgb[:C], clip.seg[:C], [obj, arm], [colours[obj], colours[arm]])
     pm = masks_from_colours(pred, model)  # [N, 2, H, W]
-    tm = masks_from_seg(seg, [obj, arm])
-    return {"psnr": psnr(pred, true), "ssim": ssim(pred, true),
-            "object_iou": float(np.nanmean(mask_iou(pm[:, 0], tm[:, 0]))),
-            "arm_centroid_px": float(np.nanmean(centroid_error(pm[:, 1:2], tm[:, 1:2], normalise=False)))}
+    tm = masks_from_seg(clip.seg[C:C + N], [obj, arm])
+    out["object_iou"] = np.asarray(mask_iou(pm[:, 0], tm[:, 0]), dtype=float)
+    out["arm_centroid_px"] = np.asarray(centroid_error(pm[:, 1:2], tm[:, 1:2], normalise=False), dtype=float).reshape(N)
+    return out
+
+
+def score(pred: np.ndarray, clip, C: int, frames: dict | None = None) -> dict:
+    """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1."""
+    f = frames if frames is not None else frame_scores(pred, clip, C)
+    true = clip.rgb[C:C + len(pred)]
+    nanmean = lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")  # noqa: E731
+    return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": nanmean(f["object_iou"]),
+            "arm_centroid_px": nanmean(f["arm_centroid_px"])}
+
+
+def per_chunk(frames: list[dict], k: int) -> dict:
+    """Per rollout chunk of k frames, over all clips: PSNR (of the pooled squared error) and mean
+    object IoU, so a report shows where a rollout degrades."""
+    def chunked(m: str) -> np.ndarray:
+        a = np.stack([f[m] for f in frames])  # [B, N]
+        return a[:, : a.shape[1] // k * k].reshape(len(a), -1, k)  # [B, chunks, k]
+
+    mse = chunked("mse").mean(axis=(0, 2))
+    iou = chunked("object_iou")
+    with np.errstate(all="ignore"):
+        psnr_c = np.where(mse > 0, 10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-12)), np.inf)
+        iou_c = [float(np.nanmean(iou[:, j])) if np.isfinite(iou[:, j]).any() else float("nan")
+                 for j in range(iou.shape[1])]
+    return {"psnr": [float(v) for v in psnr_c], "object_iou": iou_c}
 
 
 def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     """Roll out `wm` (an ActionWorldModel) on `clips` with true and zeroed actions; score vs copy-last.
 
     Returns {"variants": {name: mean metrics}, "per_policy": {policy: {name: mean metrics}} (clips
-    that record their policy), "per_clip": [...], "context_frames", "predicted_frames"}.
+    that record their policy), "per_chunk": {"frames_per_chunk": k, name: {"psnr": [...],
+    "object_iou": [...]}} (one value per rollout chunk), "per_clip": [...], "context_frames",
+    "predicted_frames"}.
     """
     C, k = wm.context_frames, wm.k
     T = len(clips[0].rgb)
@@ -122,12 +149,13 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     preds = {"true actions": wm.rollout(context, past, future, seed=seed),
              "zero actions": wm.rollout(context, np.zeros_like(past), np.zeros_like(future), seed=seed),
              "copy last frame": np.repeat(context[:, -1:], N, axis=1)}
-    per_clip = []
+    per_clip, frames = [], {name: [] for name in preds}
     for i, clip in enumerate(clips):
         row = {"clip": getattr(clip, "key", None) or f"seed-{clip.meta.get('seed')}",
                "policy": (clip.meta.get("params") or {}).get("policy")}
         for name, p in preds.items():
-            row[name] = score(p[i], clip, C)
+            frames[name].append(frame_scores(p[i], clip, C))
+            row[name] = score(p[i], clip, C, frames[name][-1])
         per_clip.append(row)
     def mean(vals: list[float]) -> float:
         vals = [v for v in vals if np.isfinite(v)]
@@ -137,8 +165,9 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     groups = sorted({r["policy"] for r in per_clip if r["policy"]})
     per_policy = {pol: {name: {m: mean([r[name][m] for r in per_clip if r["policy"] == pol]) for m in per_clip[0][name]}
                         for name in preds} for pol in groups}
-    return {"variants": variants, "per_policy": per_policy, "per_clip": per_clip, "context_frames": C,
-            "predicted_frames": N, "predictions": preds}
+    chunks = {"frames_per_chunk": k, **{name: per_chunk(f, k) for name, f in frames.items()}}
+    return {"variants": variants, "per_policy": per_policy, "per_chunk": chunks, "per_clip": per_clip,
+            "context_frames": C, "predicted_frames": N, "predictions": preds}
 
 
 def action_sensitivity(wm, clips: list, sigmas: tuple[float, ...] = (0.2, 1.0, 3.0), seed: int = 0) -> dict:

@@ -180,6 +180,10 @@ def cmd_actions(args) -> int:
         for name, m in variants.items():
             print(f"{prefix + name:<24} {m['psnr']:7.2f} {m['ssim']:6.3f} {m['object_iou']:8.3f} "
                   f"{m['arm_centroid_px']:11.2f}")
+    ch = res["per_chunk"]
+    print(f"object IoU per rollout chunk of {ch['frames_per_chunk']} frames (where the rollout degrades):")
+    for name in res["variants"]:
+        print(f"  {name:<22} " + " ".join(f"{v:5.3f}" for v in ch[name]["object_iou"]))
     sens = res["sensitivity"]
     print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
           f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
