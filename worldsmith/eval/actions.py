@@ -111,9 +111,12 @@ def score(pred: np.ndarray, clip, C: int, frames: dict | None = None) -> dict:
     """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1."""
     f = frames if frames is not None else frame_scores(pred, clip, C)
     true = clip.rgb[C:C + len(pred)]
-    nanmean = lambda v: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")  # noqa: E731
-    return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": nanmean(f["object_iou"]),
-            "arm_centroid_px": nanmean(f["arm_centroid_px"])}
+    return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": _nanmean(f["object_iou"]),
+            "arm_centroid_px": _nanmean(f["arm_centroid_px"])}
+
+
+def _nanmean(v: np.ndarray) -> float:
+    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
 
 
 def per_chunk(frames: list[dict], k: int) -> dict:
