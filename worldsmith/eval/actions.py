@@ -107,9 +107,8 @@ def frame_scores(pred: np.ndarray, clip, C: int) -> dict:
     return out
 
 
-def score(pred: np.ndarray, clip, C: int, frames: dict | None = None) -> dict:
-    """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1."""
-    f = frames if frames is not None else frame_scores(pred, clip, C)
+def score(pred: np.ndarray, clip, C: int, f: dict) -> dict:
+    """Metrics of predicted frames [N, H, W, 3] against the clip's frames C..C+N-1 (`f`: their frame_scores)."""
     true = clip.rgb[C:C + len(pred)]
     return {"psnr": psnr(pred, true), "ssim": ssim(pred, true), "object_iou": _nanmean(f["object_iou"]),
             "arm_centroid_px": _nanmean(f["arm_centroid_px"])}
