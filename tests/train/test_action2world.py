@@ -248,3 +248,64 @@ def test_action_run_from_latent_cache(runs, tmp_path):
     assert torch.equal(cond["text_mask"], mask.expand(2, -1))
     with open(cache / "cache.json") as f:
         assert json.load(f)["settings"]["prompt"] == "fixed:"
+
+
+def test_latent_window_crops_latents_and_their_actions(runs, tmp_path):
+    """latent_window n: each sample is n consecutive latent frames from a random offset j of the
+    13-frame (4-latent) windows, with action rows k*j .. k*(j+n-1)-1; a run trains on them."""
+    cfg = a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], train__steps=2,
+                             data__num_frames=13, latent_window=2, data__latent_cache=str(tmp_path / "cache"))
+    task = a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+    trainer = Trainer(task, cfg.train, tmp_path / "run")
+    trainer.fit()
+    assert len(trainer.history) == 2 and all(np.isfinite(h["loss"]) for h in trainer.history)
+    B, k = 64, 4
+    batch = {"latent": torch.arange(4.0).view(1, 1, 4, 1, 1).repeat(B, 16, 1, 4, 4),
+             "actions": torch.arange(13.0).view(1, 13, 1).repeat(B, 1, 7),
+             "text": torch.zeros(B, 1, 384), "text_mask": torch.ones(B, 1, dtype=torch.bool)}
+    latent, cond = task.batch_cond(batch, generator=torch.Generator().manual_seed(0))
+    assert latent.shape == (B, 16, 2, 4, 4) and cond["actions"].shape == (B, k, 7)
+    j = latent[:, 0, 0, 0, 0]  # each sample's offset
+    assert torch.equal(latent[:, 0, 1, 0, 0], j + 1) and set(j.tolist()) == {0.0, 1.0, 2.0}
+    assert torch.equal(cond["actions"][:, :, 0], k * j[:, None] + torch.arange(k))
+    again, _ = task.batch_cond(batch, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again, latent)  # validation passes a fixed generator: the same crops every time
+    for bad, match in ((1, "expected 0"), (5, "longer than the 4 latent frames")):
+        with pytest.raises(WorldsmithError, match=match):
+            a2w.Action2WorldTask(a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"],
+                                                    data__num_frames=13, latent_window=bad), text_encoder=runs["enc"])
+
+
+def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
+    """The latent rollout's first chunk equals a single predict() (the causal decoder's frames do
+    not depend on later latents); the re-encoding rollout gives frames of the same shape."""
+    from worldsmith.inference.action import ActionWorldModel
+
+    wm = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], steps=2)
+    rng = np.random.default_rng(1)
+    ctx = rng.integers(0, 255, (2, wm.context_frames, SIZE, SIZE, 3), dtype=np.uint8)
+    past = rng.normal(0, 0.02, (2, wm.context_frames - 1, 7)).astype(np.float32)
+    acts = rng.normal(0, 0.02, (2, 12, 7)).astype(np.float32)
+    out = wm.rollout(ctx, past, acts, seed=4)
+    first = wm.predict(ctx, past, acts[:, :4], seed=4)
+    assert out.shape == (2, 12, SIZE, SIZE, 3)
+    assert np.abs(out[:, :4].astype(int) - first.astype(int)).max() <= 1
+    wm.latent_rollout = False
+    pix = wm.rollout(ctx, past, acts, seed=4)
+    assert pix.shape == out.shape and np.array_equal(pix[:, :4], first)
+
+
+def test_env_latent_history_is_reanchored(runs, monkeypatch):
+    """The env keeps each episode's latents between steps and re-encodes its last frames once the
+    history reaches MAX_LATENTS, so long episodes cost a bounded decode per step."""
+    from worldsmith.envs import world_env
+
+    monkeypatch.setattr(world_env, "MAX_LATENTS", 3)
+    env = world_env.WorldModelEnv(runs["full"], sampler_steps=2, device="cpu", max_steps=5)
+    env.reset(seed=2)
+    lengths = []
+    for _ in range(4):
+        obs, *_ , info = env.step(env.action_space.sample())
+        lengths.append(env.episodes.latents[0].shape[1])
+        assert obs["image"].dtype == np.uint8 and np.array_equal(obs["image"], info["frames"][-1])
+    assert lengths == [2, 2, 2, 2]  # 2 -> 3 = MAX_LATENTS -> re-anchored to the 2 context latents

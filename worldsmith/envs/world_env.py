@@ -3,8 +3,11 @@
 Observation: the last predicted RGB frame (`image`, uint8 [H, W, 3]) and `ee_pos`, the
 commanded tool-tip position dead-reckoned from the actions (a robot's proprioception; the
 video model does not predict it). Action: a chunk of `k` per-frame actions [k, A] (k = the
-model's actions per latent frame): each step predicts the next k frames, autoregressively,
-from the last `context_frames` frames (re-encoded every step, see `inference/action.py`).
+model's actions per latent frame): each step predicts the next k frames, autoregressively:
+the model conditions on the last `context_latents` latent frames of the episode, which stay in
+latent space from step to step; the episode's latent history is decoded in one causal pass for
+the observation and re-anchored (the last frames re-encoded) every `MAX_LATENTS` latent frames
+to bound the cost (see `inference/action.py`; `latent_rollout=False` re-encodes every step).
 
 Episodes start from real frames: `reset(options={"frames": uint8 [C, H, W, 3], "ee_pos":
 [3], "past_actions": [C-1, A], "task": {...}})`, or, with no frames, from the robot_push
@@ -37,8 +40,11 @@ def _load(model, device: str, steps: int, context_latents: int):
     return ActionWorldModel.from_pretrained(str(model), device=device, steps=steps, context_latents=context_latents)
 
 
+MAX_LATENTS = 16  # latent frames an episode's history holds before it is re-anchored (61 frames at k = 4)
+
+
 class _Episodes:
-    """Batched episode state: context frames, past actions, dead-reckoned tool tip, task, step count."""
+    """Batched episode state: context frames and latents, past actions, dead-reckoned tool tip, task, step count."""
 
     def __init__(self, wm, n: int, max_steps: int, start_seed_sim=None):
         self.wm, self.n, self.max_steps = wm, n, max_steps
@@ -49,6 +55,7 @@ class _Episodes:
         self.tasks: list[dict | None] = [None] * n
         self.t = np.zeros(n, np.int64)
         self.seeds = np.zeros(n, np.int64)
+        self.latents: list = [None] * n  # per episode [C, L, h, w]: the latent history since the last anchor
         self._sim = None
 
     def start(self, i: int, seed: int, options: dict | None) -> dict:
@@ -77,6 +84,7 @@ class _Episodes:
         self.frames[i], self.past[i] = frames[-C:], past[len(past) - (C - 1):]
         self.ee[i] = np.asarray(options.get("ee_pos", np.zeros(3)), np.float32)
         self.tasks[i], self.t[i], self.seeds[i] = options.get("task"), 0, seed
+        self.latents[i] = wm.encode(self.frames[i][None])[0] if wm.latent_rollout else None
         return {"task": self.tasks[i], "frames": frames[-C:]}
 
     def step(self, idx: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +92,10 @@ class _Episodes:
         from .vision import success_from_image
 
         seed = int(self.seeds[idx[0]] * 1009 + self.t[idx[0]])
-        new = self.wm.predict(self.frames[idx], self.past[idx], actions, seed=seed)  # [n, k, H, W, 3]
+        if self.wm.latent_rollout:
+            new = self._step_latent(idx, actions, seed)
+        else:
+            new = self.wm.predict(self.frames[idx], self.past[idx], actions, seed=seed)  # [n, k, H, W, 3]
         C, k = self.wm.context_frames, actions.shape[1]
         for j, i in enumerate(idx):
             self.frames[i] = np.concatenate([self.frames[i], new[j]])[-C:]
@@ -96,6 +107,25 @@ class _Episodes:
         success = np.array([bool(self.tasks[i]) and success_from_image(new[j, -1], self.tasks[i])
                             for j, i in enumerate(idx)])
         return new, success
+
+    def _step_latent(self, idx: np.ndarray, actions: np.ndarray, seed: int) -> np.ndarray:
+        """Sample the next latent frames of episodes `idx` from their latent context; decode -> [n, k, H, W, 3]."""
+        import torch
+
+        wm, n_new = self.wm, actions.shape[1]
+        context = torch.stack([self.latents[i][:, -wm.context_latents:] for i in idx])
+        fresh = wm.predict_latent(context, self.past[idx], actions, seed=seed)  # [n, C, m, h, w]
+        new = np.zeros((len(idx), n_new, wm.size, wm.size, 3), np.uint8)
+        for j, i in enumerate(idx):
+            self.latents[i] = torch.cat([self.latents[i], fresh[j]], dim=1)
+        for length in sorted({self.latents[i].shape[1] for i in idx}):  # one causal decode per history length
+            js = [j for j, i in enumerate(idx) if self.latents[i].shape[1] == length]
+            video = wm.decode(torch.stack([self.latents[idx[j]] for j in js]))
+            for row, j in enumerate(js):
+                new[j] = video[row, -n_new:]
+                if length >= MAX_LATENTS:  # re-anchor: the last frames, re-encoded, start a new history
+                    self.latents[idx[j]] = wm.encode(video[row, -wm.context_frames:][None])[0]
+        return new
 
     def obs(self, i: int) -> dict:
         return {"image": self.frames[i, -1].copy(), "ee_pos": self.ee[i].copy()}

@@ -57,6 +57,9 @@ def register(sub) -> None:
     p.add_argument("--episodes", type=int, default=8, help="episodes per policy (default 8)")
     p.add_argument("--max-steps", type=int, default=7, help="env steps per episode, 4 frames each (default 7)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps per env step (default 10)")
+    p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
+                   help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
+                   "decoded and the last frames re-encoded as the next context (the older rollout)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.set_defaults(func=cmd_policy)
@@ -77,6 +80,9 @@ def register(sub) -> None:
                    help="policies of the simulated held-out clips, in turn (good, noisy, random, play; "
                    "default good,noisy,random)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps (default 10)")
+    p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
+                   help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
+                   "decoded and the last frames re-encoded as the next context (the older rollout)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.set_defaults(func=cmd_actions)
@@ -120,8 +126,10 @@ def cmd_policy(args) -> int:
     if args.episodes < 1 or args.max_steps < 1:
         raise WorldsmithError("--episodes and --max-steps must be >= 1")
     policies = dict(load_policy(spec) for spec in (args.policy or ["good", "noisy", "random"]))
-    wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps)
-    rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out)
+    wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
+                                          latent_rollout=args.rollout == "latent")
+    rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out,
+                            settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout})
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'agreement':>10} "
           f"{'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
@@ -146,7 +154,8 @@ def cmd_actions(args) -> int:
         raise WorldsmithError("--clips must be >= 1")
     if args.data and not os.path.isdir(args.data):
         raise WorldsmithError(f"--data {args.data}: not a directory")
-    wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps)
+    wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
+                                          latent_rollout=args.rollout == "latent")
     if args.frames < wm.context_frames + wm.k:
         raise WorldsmithError(f"--frames {args.frames}: need at least {wm.context_frames + wm.k}")
     skipped = []
@@ -165,6 +174,7 @@ def cmd_actions(args) -> int:
     res = action_fidelity(wm, clips)
     res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
+    res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout}
     res["skipped"] = skipped
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)

@@ -90,8 +90,9 @@ def run_world_model(wm, factory, seeds: list[int], *, max_steps: int,
 
 
 def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int = 7, out_dir: str | None = None,
-                      videos: int = 2, seed: int = START_SEED) -> dict:
-    """Run every policy in both environments from the same starts; returns (and writes) the report."""
+                      videos: int = 2, seed: int = START_SEED, settings: dict | None = None) -> dict:
+    """Run every policy in both environments from the same starts; returns (and writes) the report
+    (with `settings`, e.g. the command's options, recorded under "settings")."""
     seeds = [seed + i for i in range(episodes)]
     rows, side_by_side = {}, {}
     for name, factory in progress(list(policies.items()), desc="policies", unit="policy"):
@@ -115,7 +116,7 @@ def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int =
               "agreement": float(np.mean([rows[n]["agreement"] for n in names])),
               "spearman_progress": spearman([rows[n]["sim_progress_m"] for n in names],
                                             [rows[n]["world_model_progress_m"] for n in names]),
-              "actions_per_step": wm.k, "context_frames": wm.context_frames}
+              "actions_per_step": wm.k, "context_frames": wm.context_frames, "settings": settings or {}}
     if out_dir:
         _write(out_dir, report, side_by_side, wm.fps)
     return report

@@ -4,9 +4,17 @@
 is merged into its base model at load time) and predicts autoregressively: the last
 `context_frames` pixel frames are encoded by the causal tokenizer (the first of them on its
 own, as an image), the actions of the context and of the new frames go to the network, and
-one or more new latent frames (each `k` pixel frames, `k` actions) are sampled and decoded.
-Re-encoding the context every chunk keeps the tokenizer's "first frame alone" layout valid
-however long the rollout runs (Cosmos-Predict2's action model also restarts from a frame).
+one or more new latent frames (each `k` pixel frames, `k` actions) are sampled.
+
+Rollouts stay in latent space (`rollout`, and the Gymnasium env): after the first chunk the
+model conditions on the last `context_latents` latent frames it sampled itself, and the whole
+latent history is decoded in one causal pass. The alternative, decoding each chunk and
+re-encoding the last frames as the next context (`latent_rollout=False`), passes every frame
+through the tokenizer once per chunk, and those round trips compound: a model that predicted
+"nothing moves" exactly would still lose a static object's colour mask (object IoU 0.71 ->
+0.40 over seven chunks on held-out clips; BENCHMARKS.md, robot section). Models post-trained
+with `latent_window` (`train/action2world.py`) have seen contexts that start on a 4-frame
+latent, as these rollouts' do.
 """
 
 from __future__ import annotations
@@ -24,19 +32,20 @@ class ActionWorldModel:
     """Frames + actions -> next frames. Shapes: frames uint8 [B, T, H, W, 3], actions float [B, N, A]."""
 
     def __init__(self, denoiser, tokenizer, text_cond: dict, meta: dict, device: torch.device, *,
-                 steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m"):
+                 steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m", latent_rollout: bool = True):
         self.denoiser, self.tokenizer, self.text_cond, self.meta = denoiser, tokenizer, text_cond, meta
-        self.device, self.steps, self.sampler = device, steps, sampler
+        self.device, self.steps, self.sampler, self.latent_rollout = device, steps, sampler, latent_rollout
         cfg = denoiser.net.cfg
         self.k, self.action_dim = cfg.actions_per_frame, cfg.action_dim
         self.size, self.fps = int(meta.get("size", 64)), float(meta.get("fps", 15.0))
         if context_latents < 1:
             raise WorldsmithError(f"context_latents={context_latents}: expected >= 1")
+        self.context_latents = context_latents
         self.context_frames = 1 + self.k * (context_latents - 1)
 
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", *, text_encoder=None, steps: int = 10,
-                        context_latents: int = 2) -> "ActionWorldModel":
+                        context_latents: int = 2, latent_rollout: bool = True) -> "ActionWorldModel":
         """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`)."""
         from ..text.encoder import TextEncoder
         from ..tokenizer.model import CausalVideoTokenizer
@@ -59,7 +68,7 @@ class ActionWorldModel:
                                        max_length=int(meta.get("text_max_length", 64)))
         hidden, mask = text_encoder.encode_tokens([meta.get("prompt", "")])
         return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps,
-                   context_latents=context_latents)
+                   context_latents=context_latents, latent_rollout=latent_rollout)
 
     def _check(self, context: np.ndarray, past: np.ndarray, actions: np.ndarray) -> None:
         B, C = context.shape[:2]
@@ -75,41 +84,73 @@ class ActionWorldModel:
             raise WorldsmithError(f"actions: expected [{B}, m*{self.k}, {self.action_dim}], got {list(actions.shape)}")
 
     @torch.no_grad()
+    def encode(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 frames [B, 1 + j*k, H, W, 3] -> latents [B, C, 1 + j, h, w] (the first frame alone)."""
+        x = torch.from_numpy(np.asarray(frames)).to(self.device).float().div(127.5).sub(1)
+        return self.tokenizer.encode(rearrange(x, "b t h w c -> b c t h w")).float()
+
+    @torch.no_grad()
+    def decode(self, latent: torch.Tensor) -> np.ndarray:
+        """Latents [B, C, 1 + j, h, w] (first latent frame a single image) -> uint8 frames [B, 1 + j*k, H, W, 3]."""
+        video = self.tokenizer.decode(latent).float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+        return rearrange(video, "b c t h w -> b t h w c").numpy()
+
+    @torch.no_grad()
+    def predict_latent(self, latent: torch.Tensor, past_actions: np.ndarray, actions: np.ndarray,
+                       seed: int = 0) -> torch.Tensor:
+        """The latent frames [B, C, m, h, w] that `actions` [B, m*k, A] lead to after context latents
+        [B, C, c, h, w]; `past_actions` [B, (c-1)*k, A] are those between the context latents."""
+        from ..diffusion import generate
+
+        B, c, m = latent.shape[0], latent.shape[2], actions.shape[1] // self.k
+        shape = (B, latent.shape[1], c + m, latent.shape[3], latent.shape[4])
+        acts = np.concatenate([np.asarray(past_actions, np.float32), np.asarray(actions, np.float32)], axis=1)
+        cond = {"text": self.text_cond["text"].expand(B, -1, -1), "text_mask": self.text_cond["text_mask"].expand(B, -1),
+                "actions": torch.from_numpy(acts).to(self.device)}
+        sample = generate(self.denoiser, shape, cond, guidance=0.0, cond_latent=latent, num_cond_frames=c,
+                          steps=self.steps, sampler=self.sampler, seed=seed)
+        return sample[:, :, c:]
+
+    @torch.no_grad()
     def predict(self, context: np.ndarray, past_actions: np.ndarray, actions: np.ndarray, seed: int = 0) -> np.ndarray:
         """The frames that `actions` [B, m*k, A] lead to after `context` [B, C, H, W, 3] -> uint8 [B, m*k, H, W, 3].
 
         `past_actions` [B, C-1, A] are the actions between the context frames.
         """
-        from ..diffusion import generate
-
         context, past = np.asarray(context), np.asarray(past_actions, np.float32)
         actions = np.asarray(actions, np.float32)
         self._check(context, past, actions)
-        B, C = context.shape[:2]
-        x = torch.from_numpy(context).to(self.device).float().div(127.5).sub(1)
-        latent = self.tokenizer.encode(rearrange(x, "b t h w c -> b c t h w")).float()  # [B, Cl, c, h, w]
-        c, m = latent.shape[2], actions.shape[1] // self.k
-        shape = (B, latent.shape[1], c + m, latent.shape[3], latent.shape[4])
-        cond = {"text": self.text_cond["text"].expand(B, -1, -1), "text_mask": self.text_cond["text_mask"].expand(B, -1),
-                "actions": torch.from_numpy(np.concatenate([past, actions], axis=1)).to(self.device)}
-        sample = generate(self.denoiser, shape, cond, guidance=0.0, cond_latent=latent, num_cond_frames=c,
-                          steps=self.steps, sampler=self.sampler, seed=seed)
-        video = self.tokenizer.decode(sample)[:, :, -m * self.k:]  # [B, 3, m*k, H, W]
-        video = video.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
-        return rearrange(video, "b c t h w -> b t h w c").numpy()
+        latent = self.encode(context)
+        new = self.predict_latent(latent, past, actions, seed=seed)
+        return self.decode(torch.cat([latent, new], dim=2))[:, -actions.shape[1]:]
 
     def rollout(self, context: np.ndarray, past_actions: np.ndarray, actions: np.ndarray, seed: int = 0,
                 chunk: int = 1) -> np.ndarray:
-        """Predict len(actions) frames [B, N, H, W, 3] for actions [B, N, A], `chunk` latent frames at a time."""
+        """Predict len(actions) frames [B, N, H, W, 3] for actions [B, N, A], `chunk` latent frames at a time.
+
+        In latent space (the default, see the module docstring), or decoding and re-encoding the
+        last `context_frames` frames before every chunk (`latent_rollout=False`).
+        """
         frames, acts = np.asarray(context), np.asarray(past_actions, np.float32)
         actions = np.asarray(actions, np.float32)
-        C, step, out = frames.shape[1], chunk * self.k, []
+        C, step = frames.shape[1], chunk * self.k
         if actions.shape[1] % self.k:
             raise WorldsmithError(f"actions: {actions.shape[1]} steps; expected a multiple of {self.k}")
+        if not self.latent_rollout:
+            out = []
+            for i, start in enumerate(range(0, actions.shape[1], step)):
+                a = actions[:, start:start + step]
+                new = self.predict(frames[:, -C:], acts[:, -(C - 1):] if C > 1 else acts[:, :0], a, seed=seed + i)
+                out.append(new)
+                frames = np.concatenate([frames, new], axis=1)
+                acts = np.concatenate([acts, a], axis=1)
+            return np.concatenate(out, axis=1)
+        self._check(frames, acts, actions[:, :step])
+        latents, ctx = [self.encode(frames)], self.context_latents
         for i, start in enumerate(range(0, actions.shape[1], step)):
             a = actions[:, start:start + step]
-            new = self.predict(frames[:, -C:], acts[:, -(C - 1):] if C > 1 else acts[:, :0], a, seed=seed + i)
-            out.append(new)
-            frames = np.concatenate([frames, new], axis=1)
+            history = torch.cat(latents, dim=2)[:, :, -ctx:]
+            past = acts[:, acts.shape[1] - (history.shape[2] - 1) * self.k:]
+            latents.append(self.predict_latent(history, past, a, seed=seed + i))
             acts = np.concatenate([acts, a], axis=1)
-        return np.concatenate(out, axis=1)
+        return self.decode(torch.cat(latents, dim=2))[:, C:]

@@ -59,6 +59,12 @@ class Action2WorldTrainConfig(Video2WorldTrainConfig):
     embedding, but through the output bias; the model still predicted the same frames from
     true, zeroed or shuffled actions. So the default stays at Cosmos's 1x; the knob is here
     for longer runs and other data."""
+    latent_window: int = 0
+    """0: train on whole windows of `data.num_frames` frames (the first latent frame a single
+    image). n > 0: each sample is a run of n consecutive latent frames at a random offset of the
+    (longer) window, so most start on a 4-frame latent, as the context of a latent-space
+    rollout does (`inference/action.py`: after the first chunk the model conditions on its own
+    latents, with no decode + re-encode between chunks)."""
 
 
 def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
@@ -99,6 +105,9 @@ def resolve_config(init: str, config_file: str | None = None, overrides: list[st
         raise WorldsmithError(f"--lora-rank {cfg.lora_rank}: expected >= 0 (0 = full fine-tuning)")
     if cfg.action_lr_mult <= 0:
         raise WorldsmithError(f"action_lr_mult={cfg.action_lr_mult}: expected > 0")
+    if cfg.latent_window and cfg.latent_window < 2:  # its upper bound is checked when the task is built
+        raise WorldsmithError(f"latent_window={cfg.latent_window}: expected 0 (whole windows) or >= 2 "
+                              f"(conditioning + predicted latent frames)")
     if cfg.data.stride != 1:
         raise WorldsmithError(f"data.stride={cfg.data.stride}: action conditioning needs every frame (stride 1)")
     return cfg
@@ -139,6 +148,10 @@ class Action2WorldTask(Video2WorldTask):
         model = dataclasses.replace(self.cfg.model, action_dim=len(scale), actions_per_frame=st,
                                     action_scale=tuple(float(s) for s in scale))
         self.cfg = dataclasses.replace(self.cfg, model=model)
+        n_lat = 1 + (cfg.data.num_frames - 1) // st
+        if cfg.latent_window > n_lat:
+            raise WorldsmithError(f"latent_window={cfg.latent_window}: longer than the {n_lat} latent frames of "
+                                  f"data.num_frames={cfg.data.num_frames}")
 
     def build_model(self) -> nn.Module:
         """The base Denoiser's weights in an action-conditioned net (new action MLPs at zero), LoRA-wrapped."""
@@ -178,12 +191,22 @@ class Action2WorldTask(Video2WorldTask):
     def cache_prompt_rule(self) -> str:
         return f"fixed:{self.cfg.prompt}"
 
-    def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        """Latent + the fixed prompt + the window's actions [B, (T'-1)*k, A] (the last row leaves the window)."""
+    def batch_cond(self, batch: dict, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+        """Latent + the fixed prompt + the window's actions [B, (T'-1)*k, A] (the last row leaves the window).
+
+        With `latent_window` n, each sample is cut to n latent frames from a random offset j
+        (drawn from `generator`, or torch's global generator): latent frame j ends at pixel
+        frame k*j, so its actions are rows k*j .. k*(j+n-1)-1.
+        """
         latent, cond = self.latent_and_text(batch)
-        n = (latent.shape[2] - 1) * self.cfg.model.actions_per_frame
-        cond["actions"] = batch[self.cfg.action_key][:, :n].to(latent.device)
-        return latent, cond
+        k, acts = self.cfg.model.actions_per_frame, batch[self.cfg.action_key]
+        n = self.cfg.latent_window
+        if not n or n >= latent.shape[2]:
+            cond["actions"] = acts[:, :(latent.shape[2] - 1) * k].to(latent.device)
+            return latent, cond
+        offsets = torch.randint(0, latent.shape[2] - n + 1, (latent.shape[0],), generator=generator).tolist()
+        cond["actions"] = torch.stack([acts[b, k * j:k * (j + n - 1)] for b, j in enumerate(offsets)]).to(latent.device)
+        return torch.stack([latent[b, :, j:j + n] for b, j in enumerate(offsets)]), cond
 
     def log_samples(self, model, batch, writer, step):
         """No TensorBoard videos for action runs (the action fidelity benchmark shows rollouts)."""

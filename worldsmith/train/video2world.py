@@ -207,8 +207,9 @@ class Video2WorldTask(Task):
             return batch["latent"], {"text": batch["text"], "text_mask": batch["text_mask"]}
         return self.encode(batch["video"], [self.cache_prompt(c) for c in batch["caption"]])
 
-    def batch_cond(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        """(latent, cond) of a batch: its captions as text; subclasses add more conditioning."""
+    def batch_cond(self, batch: dict, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+        """(latent, cond) of a batch: its captions as text; subclasses add more conditioning
+        (drawing any randomness from `generator`: validation passes a fixed one)."""
         return self.latent_and_text(batch)
 
     def loss(self, model, batch, step):
@@ -245,7 +246,7 @@ class Video2WorldTask(Task):
         g = torch.Generator().manual_seed(1234)
         total, n = 0.0, 0
         for b in batches:
-            latent, cond = self.batch_cond(self.to_device(b, dev))
+            latent, cond = self.batch_cond(self.to_device(b, dev), generator=g)
             loss, _ = den.loss(latent, cond, generator=g)
             total, n = total + float(loss) * len(b["caption"]), n + len(b["caption"])
         return {"val_loss": total / n}
