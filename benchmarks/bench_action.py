@@ -8,7 +8,9 @@
    The same count for the published Cosmos-2B shape (meta device), where the optimiser state
    LoRA saves is what matters.
 2. With --model DIR (an exported action model): `WorldModelEnv` steps per second (one step =
-   4 predicted frames) and frames per second, single env and a vector env of 8.
+   4 predicted frames) and frames per second, single env and a vector env of 8, for the
+   latent-space rollout (the default) and the re-encoding one (`latent_rollout=False`) in the
+   same run, with their ratio.
 
     .venv/bin/python benchmarks/bench_action.py --threads 2 [--model runs/a2w/model]
 """
@@ -77,12 +79,14 @@ def published_shape_params() -> dict:
     return {"full": full, "lora": lora}
 
 
-def env_speed(model: str, threads: int, steps: int) -> dict:
+def env_speed(model: str, threads: int, steps: int, latent_rollout: bool = True) -> dict:
     from worldsmith.envs.world_env import WorldModelEnv, WorldModelVectorEnv
+    from worldsmith.inference.action import ActionWorldModel
 
     torch.set_num_threads(threads)
     out = {}
-    env = WorldModelEnv(model, device="cpu", max_steps=steps)
+    wm = ActionWorldModel.from_pretrained(model, device="cpu", latent_rollout=latent_rollout)
+    env = WorldModelEnv(wm, max_steps=steps)
     env.reset(seed=0)
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -129,10 +133,15 @@ def main() -> None:
           f"({big['lora'] / big['full']:.3f}); fp32 grads + AdamW state (12 B/param): "
           f"{12 * big['full'] / 2**30:.1f} GiB vs {12 * big['lora'] / 2**30:.2f} GiB")
     if args.model:
-        sp = env_speed(args.model, args.threads, args.steps)
-        print(f"WorldModelEnv: {sp['single']['steps_per_s']:.2f} steps/s ({sp['single']['frames_per_s']:.1f} frames/s); "
-              f"vector env x8: {sp['vector8']['env_steps_per_s']:.2f} env-steps/s "
-              f"({sp['vector8']['frames_per_s']:.1f} frames/s)")
+        speeds = {}
+        for name, latent in (("latent", True), ("pixel", False)):
+            sp = speeds[name] = env_speed(args.model, args.threads, args.steps, latent_rollout=latent)
+            print(f"{name} rollout: WorldModelEnv {sp['single']['steps_per_s']:.2f} steps/s "
+                  f"({sp['single']['frames_per_s']:.1f} frames/s); vector env x8: "
+                  f"{sp['vector8']['env_steps_per_s']:.2f} env-steps/s ({sp['vector8']['frames_per_s']:.1f} frames/s)")
+        lat, pix = speeds["latent"], speeds["pixel"]
+        print(f"latent / pixel rollout speed: single {lat['single']['steps_per_s'] / pix['single']['steps_per_s']:.2f}, "
+              f"vector x8 {lat['vector8']['env_steps_per_s'] / pix['vector8']['env_steps_per_s']:.2f}")
 
 
 if __name__ == "__main__":

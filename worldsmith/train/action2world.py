@@ -235,7 +235,8 @@ class Action2WorldTask(Video2WorldTask):
             **base_meta, "tokenizer": "tokenizer", "captions": "", "task": "action2world",
             "prompt": self.cfg.prompt, "num_frames": self.cfg.data.num_frames,
             "action": {"dim": self.cfg.model.action_dim, "per_latent_frame": self.cfg.model.actions_per_frame,
-                       "key": self.cfg.action_key, "lora_rank": self.cfg.lora_rank},
+                       "key": self.cfg.action_key, "lora_rank": self.cfg.lora_rank,
+                       "latent_window": self.cfg.latent_window},
             "latent_shape": list(self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size,
                                                                  self.cfg.data.size)),
         })
