@@ -278,7 +278,8 @@ def test_latent_window_crops_latents_and_their_actions(runs, tmp_path):
 
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
     """The latent rollout's first chunk equals a single predict() (the causal decoder's frames do
-    not depend on later latents); the re-encoding rollout gives frames of the same shape."""
+    not depend on later latents), and only later chunks get the generated-context noise; the
+    re-encoding rollout gives frames of the same shape."""
     from worldsmith.inference.action import ActionWorldModel
 
     wm = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], steps=2)
@@ -290,6 +291,12 @@ def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
     first = wm.predict(ctx, past, acts[:, :4], seed=4)
     assert out.shape == (2, 12, SIZE, SIZE, 3)
     assert np.abs(out[:, :4].astype(int) - first.astype(int)).max() <= 1
+    # contexts the model generated get rollout_aug_sigma; the first chunk's true context does not
+    noisy = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], steps=2,
+                                             rollout_aug_sigma=0.9).rollout(ctx, past, acts, seed=4)
+    assert np.array_equal(noisy[:, :4], out[:, :4]) and not np.array_equal(noisy[:, 4:], out[:, 4:])
+    with pytest.raises(WorldsmithError, match="rollout_aug_sigma"):
+        ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], rollout_aug_sigma=-1)
     wm.latent_rollout = False
     pix = wm.rollout(ctx, past, acts, seed=4)
     assert pix.shape == out.shape and np.array_equal(pix[:, :4], first)

@@ -113,11 +113,16 @@ class _Episodes:
         import torch
 
         wm, n_new = self.wm, actions.shape[1]
-        context = torch.stack([self.latents[i][:, -wm.context_latents:] for i in idx])
-        fresh = wm.predict_latent(context, self.past[idx], actions, seed=seed)  # [n, C, m, h, w]
         new = np.zeros((len(idx), n_new, wm.size, wm.size, 3), np.uint8)
-        for j, i in enumerate(idx):
-            self.latents[i] = torch.cat([self.latents[i], fresh[j]], dim=1)
+        for generated in (False, True):  # after an episode's first step its context is the model's own output
+            js = [j for j, i in enumerate(idx) if (self.t[i] > 0) == generated]
+            if not js:
+                continue
+            context = torch.stack([self.latents[idx[j]][:, -wm.context_latents:] for j in js])
+            fresh = wm.predict_latent(context, self.past[idx[js]], actions[js], seed=seed,
+                                      generated_context=generated)  # [n, C, m, h, w]
+            for row, j in enumerate(js):
+                self.latents[idx[j]] = torch.cat([self.latents[idx[j]], fresh[row]], dim=1)
         for length in sorted({self.latents[i].shape[1] for i in idx}):  # one causal decode per history length
             js = [j for j, i in enumerate(idx) if self.latents[i].shape[1] == length]
             video = wm.decode(torch.stack([self.latents[idx[j]] for j in js]))

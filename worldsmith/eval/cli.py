@@ -60,6 +60,9 @@ def register(sub) -> None:
     p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
                    help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
                    "decoded and the last frames re-encoded as the next context (the older rollout)")
+    p.add_argument("--rollout-aug-sigma", type=float, default=None,
+                   help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
+                   "true frames)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.set_defaults(func=cmd_policy)
@@ -83,9 +86,16 @@ def register(sub) -> None:
     p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
                    help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
                    "decoded and the last frames re-encoded as the next context (the older rollout)")
+    p.add_argument("--rollout-aug-sigma", type=float, default=None,
+                   help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
+                   "true frames)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.set_defaults(func=cmd_actions)
+
+
+def _aug(args) -> dict:
+    return {} if args.rollout_aug_sigma is None else {"rollout_aug_sigma": args.rollout_aug_sigma}
 
 
 def cmd_physics(args) -> int:
@@ -127,9 +137,10 @@ def cmd_policy(args) -> int:
         raise WorldsmithError("--episodes and --max-steps must be >= 1")
     policies = dict(load_policy(spec) for spec in (args.policy or ["good", "noisy", "random"]))
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
-                                          latent_rollout=args.rollout == "latent")
+                                          latent_rollout=args.rollout == "latent", **_aug(args))
     rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out,
-                            settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout})
+                            settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
+                            "rollout_aug_sigma": wm.rollout_aug_sigma})
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'agreement':>10} "
           f"{'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
@@ -155,7 +166,7 @@ def cmd_actions(args) -> int:
     if args.data and not os.path.isdir(args.data):
         raise WorldsmithError(f"--data {args.data}: not a directory")
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
-                                          latent_rollout=args.rollout == "latent")
+                                          latent_rollout=args.rollout == "latent", **_aug(args))
     if args.frames < wm.context_frames + wm.k:
         raise WorldsmithError(f"--frames {args.frames}: need at least {wm.context_frames + wm.k}")
     skipped = []
@@ -174,7 +185,8 @@ def cmd_actions(args) -> int:
     res = action_fidelity(wm, clips)
     res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
-    res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout}
+    res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
+                       "rollout_aug_sigma": wm.rollout_aug_sigma}
     res["skipped"] = skipped
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)
