@@ -103,6 +103,18 @@ def test_same_seed_same_video(pipe):
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def test_conditioning_noise_is_recorded_and_used(pipe):
+    """aug_sigma (None = the model's aug_sigma_inference) is recorded and validated (its effect on
+    sampling is generate()'s; this 2-step model's output barely depends on its input)."""
+    video = _clip(3)
+    a = pipe("a red square slides", input=video, num_cond_frames=5, steps=2, seed=1)
+    b = pipe("a red square slides", input=video, num_cond_frames=5, steps=2, seed=1, aug_sigma=0.5)
+    assert a.record["settings"]["aug_sigma"] == pipe.denoiser.cfg.aug_sigma_inference
+    assert b.record["settings"]["aug_sigma"] == 0.5 and b.frames.shape == a.frames.shape
+    with pytest.raises(WorldsmithError, match="aug_sigma"):
+        pipe("a red square slides", input=video, num_cond_frames=5, steps=1, aug_sigma=-0.1)
+
+
 def test_blocked_prompt_and_bad_args(world, tmp_path):
     guarded = WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=GuardrailConfig(),
                                             text_encoder=world["enc"])

@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--guidance", type=float, default=0.0,
                    help="classifier-free guidance on the caption (default 0: with conditioning frames the caption "
                    "adds little, and guidance amplifies sampling noise; see BENCHMARKS.md)")
+    p.add_argument("--aug-sigma", type=float, default=None,
+                   help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")
@@ -110,9 +112,10 @@ def cmd_physics(args) -> int:
         from .model_predictors import load_predictors
 
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
-                                        sampler=args.sampler)
+                                        sampler=args.sampler, aug_sigma=args.aug_sigma)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
+                    "aug_sigma": args.aug_sigma,
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,

@@ -22,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance (default %(default)s)")
     p.add_argument("--sampler", default="dpmpp_2m", help="euler | heun | dpmpp_2m | euler_ancestral")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--aug-sigma", type=float, default=None,
+                   help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
     p.add_argument("--output", help="output MP4 (a JSON record is written next to it)")
     p.add_argument("--batch", help="JSONL: one {\"prompt\", \"input\", \"output\", ...} job per line")
     p.add_argument("--out-dir", help="output folder for --batch jobs without an absolute output")
@@ -35,7 +37,7 @@ def register(sub) -> None:
 
 
 JOB_KEYS = ("prompt", "input", "output", "negative_prompt", "num_cond_frames", "num_frames", "steps",
-            "guidance", "seed", "sampler")
+            "guidance", "seed", "sampler", "aug_sigma")
 
 
 def guardrail_config(args):

@@ -120,18 +120,24 @@ class WorldPipeline:
     @torch.no_grad()
     def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
                  steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
-                 sampler: str = "dpmpp_2m") -> WorldResult:
-        """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal."""
+                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None) -> WorldResult:
+        """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal.
+
+        `aug_sigma`: noise on the conditioning latent frames (None: the model's
+        `aug_sigma_inference`, 0.001 as in Cosmos unless its diffusion.json says otherwise)."""
         from ..guardrails.guard import GuardrailBlocked
 
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
+        if aug_sigma is not None and aug_sigma < 0:
+            raise WorldsmithError(f"aug_sigma={aug_sigma}: expected >= 0")
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
             "model": self.model_dir, "input": input if isinstance(input, (str, type(None))) else "<frames>",
             "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
             "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
+            "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
             "guardrails": self.guard is not None, "upsample": self.upsample}}
         if self.guard is not None:
             from ..utils.config import to_dict
@@ -172,7 +178,8 @@ class WorldPipeline:
             h, m = self.text_encoder.encode_tokens([negative_prompt])
             uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
         # 6. sample latents, 7. decode
-        latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler)
+        latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
+                              aug_sigma=aug_sigma)
         out = self._to_frames(self.tokenizer.decode(latent))[:F]
         fps = float(self.meta.get("fps") or 24.0)
         # 8. post-guard the video: content safety, face pixelation
