@@ -19,6 +19,18 @@ def _int_list(text: str) -> list[int]:
     return vals
 
 
+def _add_rollout_args(p) -> None:
+    """Options shared by `eval policy` and `eval actions`: how the robot model rolls out, output, device."""
+    p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
+                   help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
+                   "decoded and the last frames re-encoded as the next context (the older rollout)")
+    p.add_argument("--rollout-aug-sigma", type=float, default=None,
+                   help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
+                   "true frames)")
+    p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
+
+
 def register(sub) -> None:
     g = add_group(sub, "eval", "benchmarks: physics alignment of world models against baselines and ceilings")
     p = g.add_parser("physics", help="PhysAlign-64: score predicted continuations of simulator clips",
@@ -59,14 +71,7 @@ def register(sub) -> None:
     p.add_argument("--episodes", type=int, default=8, help="episodes per policy (default 8)")
     p.add_argument("--max-steps", type=int, default=7, help="env steps per episode, 4 frames each (default 7)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps per env step (default 10)")
-    p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
-                   help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
-                   "decoded and the last frames re-encoded as the next context (the older rollout)")
-    p.add_argument("--rollout-aug-sigma", type=float, default=None,
-                   help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
-                   "true frames)")
-    p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
+    _add_rollout_args(p)
     p.set_defaults(func=cmd_policy)
 
     p = g.add_parser("actions", help="action fidelity: true vs zeroed actions vs copy-last on held-out robot clips",
@@ -85,14 +90,7 @@ def register(sub) -> None:
                    help="policies of the simulated held-out clips, in turn (good, noisy, random, play; "
                    "default good,noisy,random)")
     p.add_argument("--sampler-steps", type=int, default=10, help="diffusion sampling steps (default 10)")
-    p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
-                   help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
-                   "decoded and the last frames re-encoded as the next context (the older rollout)")
-    p.add_argument("--rollout-aug-sigma", type=float, default=None,
-                   help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
-                   "true frames)")
-    p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
+    _add_rollout_args(p)
     p.set_defaults(func=cmd_actions)
 
 
