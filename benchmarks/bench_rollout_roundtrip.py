@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    from worldsmith.eval.actions import _ids, held_out_clips
+    from worldsmith.eval.actions import object_and_arm_ids, held_out_clips
     from worldsmith.eval.objects import fit_colour_model, mask_iou, masks_from_colours, masks_from_seg
     from worldsmith.tokenizer.model import CausalVideoTokenizer
 
@@ -56,7 +56,7 @@ def main() -> None:
     for name, pred in variants.items():
         iou = np.zeros((len(clips), N))
         for i, c in enumerate(clips):
-            obj, arm = _ids(c)
+            obj, arm = object_and_arm_ids(c)
             colours = {o["seg_id"]: o["color"] for o in c.meta["objects"]}
             model = fit_colour_model(c.rgb[:C], c.seg[:C], [obj, arm], [colours[obj], colours[arm]])
             iou[i] = mask_iou(masks_from_colours(pred[i, :N], model)[:, 0], masks_from_seg(c.seg[C:C + N], [obj])[:, 0])

@@ -103,7 +103,7 @@ def test_same_seed_same_video(pipe):
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def test_conditioning_noise_is_recorded_and_used(pipe):
+def test_conditioning_noise_is_recorded_and_validated(pipe):
     """aug_sigma (None = the model's aug_sigma_inference) is recorded and validated (its effect on
     sampling is generate()'s; this 2-step model's output barely depends on its input)."""
     video = _clip(3)
@@ -111,7 +111,7 @@ def test_conditioning_noise_is_recorded_and_used(pipe):
     b = pipe("a red square slides", input=video, num_cond_frames=5, steps=2, seed=1, aug_sigma=0.5)
     assert a.record["settings"]["aug_sigma"] == pipe.denoiser.cfg.aug_sigma_inference
     assert b.record["settings"]["aug_sigma"] == 0.5 and b.frames.shape == a.frames.shape
-    with pytest.raises(WorldsmithError, match="aug_sigma"):
+    with pytest.raises(WorldsmithError, match="--aug-sigma"):
         pipe("a red square slides", input=video, num_cond_frames=5, steps=1, aug_sigma=-0.1)
 
 
@@ -208,6 +208,7 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["settings"]["sampler"] == "euler" and res["settings"]["steps"] == 2
+    assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     rows = {r["method"]: r for r in res["rows"]}
     assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
     assert any("posterior mean" in t["target"] for t in res["targets"])

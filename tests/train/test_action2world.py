@@ -156,8 +156,9 @@ def test_vector_env_batches_and_autoresets(runs):
 def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     out = tmp_path / "policy"
     assert main(["eval", "policy", "--model", runs["lora"], "--episodes", "2", "--max-steps", "2",
-                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out)]) == 0
+                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout", "pixel"]) == 0
     rep = json.loads((out / "results.json").read_text())
+    assert rep["settings"]["rollout"] == "pixel" and rep["settings"]["rollout_aug_sigma"] == 0.05
     assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep and "spearman_progress" in rep
     for r in rep["policies"].values():
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
@@ -165,8 +166,9 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert "Spearman" in capsys.readouterr().out
     out = tmp_path / "actions"
     assert main(["eval", "actions", "--model", runs["full"], "--clips", "2", "--frames", "13",
-                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out)]) == 0
+                 "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout-aug-sigma", "0.2"]) == 0
     res = json.loads((out / "results.json").read_text())
+    assert res["settings"] == {"model": runs["full"], "sampler_steps": 2, "rollout": "latent", "rollout_aug_sigma": 0.2}
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3
@@ -220,6 +222,8 @@ def test_bad_inputs(runs, tmp_path, capsys):
 
     fails(["eval", "policy", "--model", runs["base"], "--out", str(tmp_path / "x")], "not an action-conditioned model")
     fails(["eval", "policy", "--model", runs["full"], "--policy", "nope", "--out", str(tmp_path / "x")], "--policy")
+    fails(["eval", "actions", "--model", runs["full"], "--rollout-aug-sigma", "-1", "--out", str(tmp_path / "x")],
+          "--rollout-aug-sigma")
     fails(["train", "--task", "action2world", "--data", runs["data"], "--out", str(tmp_path / "r")], "--init")
     fails(["train", "--task", "video2world", "--lora-rank", "4", "--data", runs["data"], "--out", str(tmp_path / "r")],
           "--lora-rank")
@@ -303,11 +307,12 @@ def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
 
 
 def test_env_latent_history_is_reanchored(runs, monkeypatch):
-    """The env keeps each episode's latents between steps and re-encodes its last frames once the
-    history reaches MAX_LATENTS, so long episodes cost a bounded decode per step."""
+    """The env keeps each episode's latents between steps (the history grows by one latent frame a
+    step) and re-encodes its last frames once the history reaches MAX_LATENTS, so long episodes
+    cost a bounded decode per step; a batch may mix fresh and running episodes."""
     from worldsmith.envs import world_env
 
-    monkeypatch.setattr(world_env, "MAX_LATENTS", 3)
+    monkeypatch.setattr(world_env, "MAX_LATENTS", 4)
     env = world_env.WorldModelEnv(runs["full"], sampler_steps=2, device="cpu", max_steps=5)
     env.reset(seed=2)
     lengths = []
@@ -315,4 +320,10 @@ def test_env_latent_history_is_reanchored(runs, monkeypatch):
         obs, *_ , info = env.step(env.action_space.sample())
         lengths.append(env.episodes.latents[0].shape[1])
         assert obs["image"].dtype == np.uint8 and np.array_equal(obs["image"], info["frames"][-1])
-    assert lengths == [2, 2, 2, 2]  # 2 -> 3 = MAX_LATENTS -> re-anchored to the 2 context latents
+    assert lengths == [3, 2, 3, 2]  # 2 -> 3 -> 4 = MAX_LATENTS -> re-anchored to the 2 context latents -> 3 ...
+    eps = world_env._Episodes(env.wm, 2, max_steps=5)
+    eps.start(0, 1, None), eps.start(1, 2, None)
+    eps.step(np.array([0]), np.zeros((1, 4, 7), np.float32))
+    new, success = eps.step(np.array([0, 1]), np.zeros((2, 4, 7), np.float32))  # one running, one fresh
+    assert new.shape == (2, 4, SIZE, SIZE, 3) and success.shape == (2,)
+    assert [eps.latents[i].shape[1] for i in (0, 1)] == [2, 3] and list(eps.t) == [2, 1]

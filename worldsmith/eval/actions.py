@@ -82,7 +82,7 @@ def dataset_clips(root: str, n: int, frames: int, resolution: int, *, action_key
     return clips, skipped
 
 
-def _ids(clip) -> tuple[int, int]:
+def object_and_arm_ids(clip) -> tuple[int, int]:
     """(pushed object seg id, robot arm seg id) from the clip meta."""
     objs = clip.meta["objects"]
     arm = next(o for o in objs if o["shape"] == "robot")
@@ -97,7 +97,7 @@ def frame_scores(pred: np.ndarray, clip, C: int) -> dict:
     if getattr(clip, "seg", None) is None:
         out["object_iou"] = out["arm_centroid_px"] = np.full(N, np.nan)
         return out
-    obj, arm = _ids(clip)
+    obj, arm = object_and_arm_ids(clip)
     colours = {o["seg_id"]: o["color"] for o in clip.meta["objects"]}
     model = fit_colour_model(clip.rgb[:C], clip.seg[:C], [obj, arm], [colours[obj], colours[arm]])
     pm = masks_from_colours(pred, model)  # [N, 2, H, W]

@@ -95,7 +95,24 @@ def register(sub) -> None:
 
 
 def _aug(args) -> dict:
-    return {} if args.rollout_aug_sigma is None else {"rollout_aug_sigma": args.rollout_aug_sigma}
+    from ..utils.errors import WorldsmithError
+
+    if args.rollout_aug_sigma is None:
+        return {}
+    if args.rollout_aug_sigma < 0:
+        raise WorldsmithError(f"--rollout-aug-sigma {args.rollout_aug_sigma}: expected >= 0")
+    return {"rollout_aug_sigma": args.rollout_aug_sigma}
+
+
+def _model_aug_sigma(model_dir: str):
+    """The conditioning noise a world model samples with by default (its diffusion.json)."""
+    import os
+
+    from ..diffusion import DiffusionConfig
+    from ..utils.errors import read_json
+
+    data = read_json(os.path.join(model_dir, "diffusion.json"), "--model diffusion.json")
+    return data.get("aug_sigma_inference", DiffusionConfig().aug_sigma_inference)
 
 
 def cmd_physics(args) -> int:
@@ -113,7 +130,7 @@ def cmd_physics(args) -> int:
                                         sampler=args.sampler, aug_sigma=args.aug_sigma)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
-                    "aug_sigma": args.aug_sigma,
+                    "aug_sigma": args.aug_sigma if args.aug_sigma is not None else _model_aug_sigma(args.model),
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,

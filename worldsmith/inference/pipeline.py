@@ -130,7 +130,7 @@ class WorldPipeline:
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
         if aug_sigma is not None and aug_sigma < 0:
-            raise WorldsmithError(f"aug_sigma={aug_sigma}: expected >= 0")
+            raise WorldsmithError(f"aug_sigma (--aug-sigma) {aug_sigma}: expected >= 0")
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
