@@ -46,3 +46,20 @@ def test_ssim_map_known_value_and_gradient():
     z = torch.rand(1, 3, 12, 12, requires_grad=True)
     ssim_map(z, torch.rand(1, 3, 12, 12), data_range=1.0).mean().backward()
     assert z.grad.abs().sum() > 0
+
+
+def test_reconstruction_loss_terms_add_up():
+    from worldsmith.tokenizer.losses import LossConfig, ReconstructionLoss
+
+    x = torch.zeros(1, 3, 2, 8, 8)
+    recon = torch.full_like(x, 0.1)
+    recon[:, :, 1] = -0.1  # frame differences of recon: -0.2, of x: 0
+    loss, logs = ReconstructionLoss(LossConfig(l1=1.0, mse=2.0, ssim=0.0, temporal=0.5))(recon, x)
+    assert logs["l1"] == pytest.approx(0.1) and logs["mse"] == pytest.approx(0.01)
+    assert logs["temporal"] == pytest.approx(0.2)
+    assert float(loss) == pytest.approx(0.1 + 2 * 0.01 + 0.5 * 0.2, rel=1e-5)
+    # PSNR on [-1, 1] data (peak-to-peak 2): 10 log10(4 / 0.01)
+    assert logs["psnr"] == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-5)
+    # a weight of 0 leaves the term out of the loss and the logs
+    loss0, logs0 = ReconstructionLoss(LossConfig(l1=0.0, mse=1.0, ssim=0.0, temporal=0.0))(recon, x)
+    assert float(loss0) == pytest.approx(0.01, rel=1e-5) and "temporal" not in logs0

@@ -24,6 +24,8 @@ class LossConfig:
     """Weights of the reconstruction (and optional adversarial) terms."""
 
     l1: float = 1.0
+    mse: float = 0.0
+    """Weight of the mean squared error (what PSNR measures)."""
     ssim: float = 0.2
     """Weight of (1 - SSIM) per frame."""
     temporal: float = 0.5
@@ -54,6 +56,10 @@ class ReconstructionLoss(nn.Module):
         x_BCTHW = x_BCTHW.float()
         l1 = (recon_BCTHW - x_BCTHW).abs().mean()
         loss, logs = c.l1 * l1, {"l1": float(l1.detach())}
+        if c.mse > 0:
+            mse = (recon_BCTHW - x_BCTHW).pow(2).mean()
+            loss = loss + c.mse * mse
+            logs["mse"] = float(mse.detach())
         frames_r = rearrange(recon_BCTHW, "b c t h w -> (b t) c h w")
         frames_x = rearrange(x_BCTHW, "b c t h w -> (b t) c h w")
         if c.ssim > 0:
