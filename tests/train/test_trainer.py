@@ -155,3 +155,24 @@ def test_param_groups_scale_the_rate_and_a_mismatched_resume_is_one_error(tmp_pa
     # resuming that run with one group (another task definition): a clear error, not a torch traceback
     with pytest.raises(WorldsmithError, match="optimiser state does not fit"):
         Trainer(Regress(), cfg(steps=4, ckpt_every=2), tmp_path / "g").fit()
+
+
+def test_cpu_bf16_autocasts_only_where_the_cpu_has_native_bf16(tmp_path):
+    from worldsmith.utils.device import cpu_has_native_bf16
+
+    class Spy(Regress):
+        dtypes: list = []
+
+        def loss(self, model, batch, step):
+            out = model(batch["x"])
+            self.dtypes.append(out.dtype)
+            err = (out.float() - batch["y"]).pow(2).mean()
+            return err, {"mse": float(err.detach())}
+
+    for flag, expect in ((False, torch.float32), (True, torch.bfloat16 if cpu_has_native_bf16() else torch.float32)):
+        task = Spy()
+        task.dtypes = []
+        model = Trainer(task, cfg(steps=3, cpu_bf16=flag), str(tmp_path / f"bf16-{flag}")).fit()
+        assert set(task.dtypes) == {expect}
+        # master weights stay fp32 (autocast only lowers the matmuls) and training moved them
+        assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in model.parameters())

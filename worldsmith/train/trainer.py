@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from ..utils import config as cfgutil
 from ..utils.atomic import atomic_write_json, atomic_write_text
-from ..utils.device import autocast, resolve_device
+from ..utils.device import autocast, cpu_has_native_bf16, resolve_device
 from ..utils.progress import progress
 from .config import TrainConfig
 from .state import (EMA, latest_checkpoint, load_training_state, rng_state, seed_everything,
@@ -85,6 +85,9 @@ class Trainer:
             self._resume(ckpt)
         self.train_model = self.parallelize(self.model, cfg) if self.parallelize else self.model
         self.data = self._data_iterator()
+        if self.device.type == "cpu" and cfg.bf16 and cfg.cpu_bf16:
+            log.info("cpu_bf16: %s", "bf16 autocast (native bf16 on this CPU)" if cpu_has_native_bf16()
+                     else "this CPU has no native bf16 (AVX512-BF16/AMX): training in fp32")
 
     def _resume(self, ckpt: str) -> None:
         st = load_training_state(ckpt)
@@ -162,7 +165,7 @@ class Trainer:
         for _ in range(cfg.grad_accum):
             batch = self.task.to_device(next(self.data), self.device)
             self.consumed += 1
-            with autocast(self.device, enabled=cfg.bf16):
+            with autocast(self.device, enabled=cfg.bf16, cpu=cfg.cpu_bf16):
                 loss, scalars = self.task.loss(self.train_model, batch, self.step)
             (loss / cfg.grad_accum).backward()
             for k, v in {"loss": float(loss.detach()), **scalars}.items():

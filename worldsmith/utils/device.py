@@ -29,8 +29,25 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
-def autocast(device: torch.device, enabled: bool = True):
-    """bf16 autocast on GPU, a no-op (fp32) on CPU."""
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX tiles).
+
+    Without either, bf16 on CPU is emulated and slower than fp32, so callers fall back to fp32.
+    """
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # older torch without the probes
+        return False
+
+
+def autocast(device: torch.device, enabled: bool = True, cpu: bool = False):
+    """bf16 autocast on GPU; on CPU only when `cpu` is set and the CPU has native bf16.
+
+    Weights, optimiser state and gradients stay fp32 either way (autocast only lowers the
+    precision of matmuls and convolutions), so this is safe for training.
+    """
     if enabled and device.type == "cuda":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if enabled and cpu and device.type == "cpu" and cpu_has_native_bf16():
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
