@@ -45,7 +45,7 @@ def train_from_scratch(out: str, minutes: float, device: str) -> str:
         ["sim", "generate", "--scenario", "all", "--num-clips", "12", "--out", data],
         ["tokenizer", "train", "--data", data, "--preset", "cv4x4x4-tiny", "--steps", "100000", "--max-minutes",
          str(minutes), "--out", os.path.join(out, "tokenizer"), "--set", "data.num_frames=9", "--set",
-         "data.crop=32", "--set", "train.optim.lr=0.002", "--set", "data.val_clips=4", "--device", device],
+         "data.crop=32", "--set", "data.val_clips=4", "--device", device],
         ["train", "--task", "video2world", "--data", data, "--tokenizer", os.path.join(out, "tokenizer", "model"),
          "--preset", "dit-tiny", "--steps", "100000", "--max-minutes", str(minutes), "--out",
          os.path.join(out, "world-model"), "--set", "data.num_frames=33", "--set",
