@@ -223,3 +223,30 @@ def test_clip_loader_resumes_exactly(dataset_dir, num_workers):
         ClipLoader(ClipDataset(root, loop=True, num_frames=3), batch_size=4).load_state_dict(state)
     with pytest.raises(WorldsmithError, match="loop=True"):
         ClipLoader(ClipDataset(root, num_frames=3), batch_size=4)
+
+
+def test_decoded_cache_gives_the_same_items_without_decoding_again(dataset_dir, monkeypatch):
+    from worldsmith.data import dataset as dsmod
+
+    root, _ = dataset_dir
+    calls = []
+    real = dsmod.decode_clip
+    monkeypatch.setattr(dsmod, "decode_clip", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+
+    def items(mb):
+        calls.clear()
+        ds = ClipDataset(root, num_frames=3, seed=0, loop=True, decoded_cache_mb=mb)
+        got = [(it["key"], it["start"], _pixels(it["video"])) for it in itertools.islice(iter(ds), 36)]
+        return got, list(calls), ds
+
+    plain, plain_calls, _ = items(0)
+    cached, cached_calls, ds = items(64)
+    assert len(plain_calls) == 36 and len(cached_calls) == 12  # 3 epochs of 12 clips: decoded once each
+    assert [(k, s) for k, s, _ in plain] == [(k, s) for k, s, _ in cached]
+    assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(plain, cached))
+    assert len(ds._decoded) == 12
+    # a budget smaller than one clip caches nothing; a bad budget is one clear error
+    _, tiny_calls, tiny = items(1e-6)
+    assert len(tiny_calls) == 36 and not tiny._decoded
+    with pytest.raises(WorldsmithError, match="decoded_cache_mb"):
+        ClipDataset(root, num_frames=3, decoded_cache_mb=-1)

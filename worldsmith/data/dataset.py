@@ -62,7 +62,8 @@ class ClipDataset(IterableDataset):
     def __init__(self, root: str | os.PathLike, *, split: str = "train", num_frames: int = 33,
                  stride: int = 1, size: int | tuple[int, int] | None = None, shuffle: bool = True,
                  shuffle_buffer: int = 64, seed: int = 0, arrays: Sequence[str] = ("actions",),
-                 loop: bool = False, rank: int | None = None, world_size: int | None = None):
+                 loop: bool = False, rank: int | None = None, world_size: int | None = None,
+                 decoded_cache_mb: float = 0.0):
         super().__init__()
         _check_split(split)
         for name, v in (("num_frames", num_frames), ("stride", stride), ("shuffle_buffer", shuffle_buffer)):
@@ -98,6 +99,13 @@ class ClipDataset(IterableDataset):
         self._frames = {r["key"]: int(r["frames"]) for r in rows}
         self.num_clips = len(rows)
         self._resume_batches = (0, 0)  # (batches consumed, batch size), set by ClipLoader
+        # decoded clips kept in memory (per reader) up to this many MiB, so later epochs skip
+        # the video decode; the random draws do not depend on it, so batches are the same
+        if not isinstance(decoded_cache_mb, (int, float)) or decoded_cache_mb < 0:
+            raise WorldsmithError(f"decoded_cache_mb={decoded_cache_mb!r}: expected a number >= 0")
+        self.decoded_cache_mb = float(decoded_cache_mb)
+        self._decoded: dict[str, dict] = {}
+        self._decoded_bytes = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Use a different shuffle for each epoch (same on every rank)."""
@@ -186,11 +194,18 @@ class ClipDataset(IterableDataset):
     def _make_item(self, raw: dict, start: int, span: int) -> dict | None:
         """Decode one clip, cut the window at `start`, resize -> item; None if damaged."""
         key, shard = raw["key"], raw["shard"]
-        try:
-            clip = decode_clip(key, raw["members"], self.arrays, where=f"{shard}:")
-        except _CLIP_ERRORS as e:
-            log.warning("skipping corrupt clip %s in %s: %s", key, shard, str(e).splitlines()[0] if str(e) else type(e).__name__)
-            return None
+        clip = self._decoded.get(key)
+        if clip is None:
+            try:
+                clip = decode_clip(key, raw["members"], self.arrays, where=f"{shard}:")
+            except _CLIP_ERRORS as e:
+                log.warning("skipping corrupt clip %s in %s: %s", key, shard,
+                            str(e).splitlines()[0] if str(e) else type(e).__name__)
+                return None
+            size = clip["frames"].nbytes + sum(a.nbytes for a in clip["arrays"].values())
+            if self._decoded_bytes + size <= self.decoded_cache_mb * 2**20:
+                self._decoded[key] = clip
+                self._decoded_bytes += size
         frames = clip["frames"]  # uint8 [T, H, W, C]
         t = frames.shape[0]
         missing = self._required[key] - set(clip["arrays"])

@@ -45,6 +45,9 @@ class DataConfig:
     val_clips: int = 16
     """Held-out clips used for the PSNR logged during training."""
     shuffle_buffer: int = 64
+    decoded_cache_mb: float = 1024
+    """Keep up to this many MiB of decoded training clips in memory, so epochs after the first
+    skip the video decode (~1/3 of a CPU step on 64 px simulator clips); 0 = decode every time."""
 
 
 @dataclass
@@ -116,7 +119,8 @@ class TokenizerTask(Task):
     def build_model(self) -> nn.Module:
         return CausalVideoTokenizer(self.cfg.model)
 
-    def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None):
+    def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None,
+                 cache_mb: float = 0.0):
         from ..data import ClipDataset
 
         d = self.cfg.data
@@ -124,10 +128,11 @@ class TokenizerTask(Task):
             raise WorldsmithError("--data: a clip dataset directory is required")
         return ClipDataset(d.root, split=split, num_frames=d.num_frames, size=d.size, shuffle=shuffle,
                            shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=(), loop=loop,
-                           rank=rank, world_size=world)
+                           rank=rank, world_size=world, decoded_cache_mb=cache_mb)
 
     def train_batches(self, seed: int, rank: int = 0, world_size: int = 1) -> Iterator[torch.Tensor]:
-        ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size)
+        ds = self._dataset("train", seed, shuffle=True, loop=True, rank=rank, world=world_size,
+                           cache_mb=self.cfg.data.decoded_cache_mb)
         return _Batches(ds, self.cfg.train.batch_size)
 
     def _as_images(self, x_BCTHW: torch.Tensor, step: int) -> torch.Tensor:
