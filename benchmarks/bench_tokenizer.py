@@ -94,7 +94,7 @@ def main() -> None:
     q.add_argument("runs", nargs="+")
     q.add_argument("--data", required=True)
     q.add_argument("--split", default="test")
-    q.add_argument("--max-clips", type=int, default=32)
+    q.add_argument("--max-clips", type=int, default=0, help="0 = every clip of the split")
     q.add_argument("--frames", type=int, default=33)
     q.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

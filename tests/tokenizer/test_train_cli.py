@@ -11,6 +11,7 @@ from worldsmith.data import ClipWriter
 from worldsmith.io import read_video, write_video
 from worldsmith.tokenizer import CausalVideoTokenizer
 from worldsmith.tokenizer.training import TokenizerTask, resolve_config
+from worldsmith.utils.errors import WorldsmithError
 
 TINY = ["--set", "model.channels=8", "--set", "model.channel_mult=[1,2,2]", "--set", "data.num_frames=5",
         "--set", "data.size=16", "--set", "train.batch_size=2", "--set", "train.log_every=1",
@@ -75,6 +76,22 @@ def test_encode_decode_eval_cli(clips, tmp_path, capsys):
     assert r["clips"] >= 1 and r["mean"]["psnr"] > 5 and r["mean"]["copy_last_psnr"] > 5
     assert r["encode_fps"] > 0 and r["values_ratio"] == 4 * 4 * 4 * 3 / 16
     assert "copy-last" in capsys.readouterr().out
+
+
+def test_eval_takes_every_clip_by_default_and_an_even_spread_when_capped(clips, tmp_path):
+    from worldsmith.data.reader import read_manifest
+    from worldsmith.tokenizer.evaluate import evaluate
+
+    model = CausalVideoTokenizer(resolve_config("cv4x4x4-tiny", overrides=["model.channels=8"]).model)
+    model.save_pretrained(str(tmp_path / "m"))
+    keys = [r["key"] for r in read_manifest(clips) if r["split"] == "train"]
+    assert len(keys) >= 4
+    every = evaluate(str(tmp_path / "m"), clips, split="train", frames=5, device="cpu")
+    assert [c["clip"] for c in every["per_clip"]] == keys  # all of them, in manifest order
+    two = evaluate(str(tmp_path / "m"), clips, split="train", max_clips=2, frames=5, device="cpu")
+    assert [c["clip"] for c in two["per_clip"]] == [keys[0], keys[len(keys) // 2]]  # not the first two
+    with pytest.raises(WorldsmithError, match="--max-clips -1"):
+        evaluate(str(tmp_path / "m"), clips, split="train", max_clips=-1, device="cpu")
 
 
 @pytest.mark.slow

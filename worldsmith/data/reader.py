@@ -109,17 +109,19 @@ def iter_shard_clips(path: str, keys: set[str] | None = None,
         log.warning("shard %s lacks %d clip(s) the manifest lists: %s", path, len(lost), ", ".join(lost[:5]))
 
 
-def iter_clips(root: str | os.PathLike, split: str | None = None) -> Iterator[dict]:
-    """Raw records of every clip (in manifest shard order), optionally of one split.
+def iter_clips(root: str | os.PathLike, split: str | None = None, keys: set[str] | None = None) -> Iterator[dict]:
+    """Raw records of every clip (in manifest shard order), optionally of one split and/or
+    only the clips named in `keys` (their shards alone are read).
 
     Each record: {"key", "frames" uint8 [T,H,W,C], "fps", "caption", "source", "split",
     "meta" dict, "arrays" {name: np.ndarray}, "shard"}. Damaged clips are skipped with a warning.
     """
     _check_split(split)
     root = os.fspath(root)
-    rows = [r for r in read_manifest(root) if split is None or r["split"] == split]
-    for shard, keys in _group_by_shard(rows).items():
-        yield from iter_shard_clips(os.path.join(root, SHARD_DIR, shard), set(keys))
+    rows = [r for r in read_manifest(root) if (split is None or r["split"] == split)
+            and (keys is None or r["key"] in keys)]
+    for shard, shard_keys in _group_by_shard(rows).items():
+        yield from iter_shard_clips(os.path.join(root, SHARD_DIR, shard), set(shard_keys))
 
 
 def dataset_info(root: str | os.PathLike) -> dict:

@@ -44,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, nargs="+",
                    help="clip dataset directory, or video files / a folder of videos")
     p.add_argument("--split", default="test", help="dataset split to evaluate (default %(default)s)")
-    p.add_argument("--max-clips", type=int, default=32, help="clips to evaluate (default %(default)s)")
+    p.add_argument("--max-clips", type=int, default=0,
+                   help="evaluate this many clips, evenly spaced over the split (default 0 = all)")
     p.add_argument("--frames", type=int, default=33, help="frames per clip (default %(default)s)")
     p.add_argument("--size", type=int, help="resize/crop clips to this square size (default: as stored, cropped to a multiple of the compression)")
     p.add_argument("--out", help="write the JSON report here (default: print only)")

@@ -35,16 +35,14 @@ def _iter_sources(data: list[str], split: str, max_clips: int, frames: int, size
     from ..io import read_video
 
     if len(data) == 1 and os.path.isfile(os.path.join(data[0], "dataset.json")):
-        from ..data import iter_clips
+        from ..data.reader import iter_clips, read_manifest
 
-        n = 0
-        for clip in iter_clips(data[0], split=split):
-            if n >= max_clips:
-                return
-            n += 1
-            yield clip["key"], _fit(clip["frames"][:frames], size)
-        if n == 0:
+        rows = [r for r in read_manifest(data[0]) if r["split"] == split]
+        if not rows:
             raise WorldsmithError(f"--data {data[0]}: split {split!r} has no clips")
+        keys = {r["key"] for r in _spread(rows, max_clips)}
+        for clip in iter_clips(data[0], split=split, keys=keys):
+            yield clip["key"], _fit(clip["frames"][:frames], size)
         return
     paths: list[str] = []
     for d in data:
@@ -57,11 +55,19 @@ def _iter_sources(data: list[str], split: str, max_clips: int, frames: int, size
             raise WorldsmithError(f"--data {d}: no such file or directory")
     if not paths:
         raise WorldsmithError(f"--data {' '.join(data)}: no clip dataset (dataset.json) and no video files")
-    for p in paths[:max_clips]:
+    for p in _spread(paths, max_clips):
         try:
             yield os.path.basename(p), _fit(read_video(p, max_frames=frames).frames, size)
         except WorldsmithError as e:
             yield os.path.basename(p), f"unreadable: {e}"
+
+
+def _spread(items: list, max_clips: int) -> list:
+    """All of `items` (max_clips 0), or max_clips of them evenly spaced, in order: a dataset's
+    manifest is grouped by scenario/source, so its first N clips would leave some out."""
+    if max_clips <= 0 or len(items) <= max_clips:
+        return list(items)
+    return [items[i * len(items) // max_clips] for i in range(max_clips)]
 
 
 def _fit(frames: np.ndarray, size: int | None) -> np.ndarray:
@@ -116,12 +122,12 @@ def _mean(recs: list[dict], key: str) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_clips: int = 32,
+def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_clips: int = 0,
              frames: int = 33, size: int | None = None, device: str = "auto", chunk_frames: int = 0,
              tile: int = 0, out: str | None = None) -> dict:
     """Evaluate a tokenizer on a clip dataset or video files; returns (and writes) the report."""
-    if max_clips < 1 or frames < 1:
-        raise WorldsmithError(f"--max-clips {max_clips} / --frames {frames}: must be >= 1")
+    if max_clips < 0 or frames < 1:
+        raise WorldsmithError(f"--max-clips {max_clips} / --frames {frames}: must be >= 0 (0 = all) / >= 1")
     data = [data] if isinstance(data, str) else list(data)
     dev = resolve_device(device)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=dev)
