@@ -92,6 +92,8 @@ def test_eval_takes_every_clip_by_default_and_an_even_spread_when_capped(clips, 
     assert [c["clip"] for c in two["per_clip"]] == [keys[0], keys[len(keys) // 2]]  # not the first two
     with pytest.raises(WorldsmithError, match="--max-clips -1"):
         evaluate(str(tmp_path / "m"), clips, split="train", max_clips=-1, device="cpu")
+    with pytest.raises(WorldsmithError, match="--frames 0"):
+        evaluate(str(tmp_path / "m"), clips, split="train", frames=0, device="cpu")
 
 
 @pytest.mark.slow

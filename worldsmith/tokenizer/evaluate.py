@@ -126,8 +126,10 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
              frames: int = 33, size: int | None = None, device: str = "auto", chunk_frames: int = 0,
              tile: int = 0, out: str | None = None) -> dict:
     """Evaluate a tokenizer on a clip dataset or video files; returns (and writes) the report."""
-    if max_clips < 0 or frames < 1:
-        raise WorldsmithError(f"--max-clips {max_clips} / --frames {frames}: must be >= 0 (0 = all) / >= 1")
+    if max_clips < 0:
+        raise WorldsmithError(f"--max-clips {max_clips}: must be >= 0 (0 = every clip)")
+    if frames < 1:
+        raise WorldsmithError(f"--frames {frames}: must be >= 1")
     data = [data] if isinstance(data, str) else list(data)
     dev = resolve_device(device)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=dev)
