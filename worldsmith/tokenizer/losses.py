@@ -24,7 +24,7 @@ class LossConfig:
     """Weights of the reconstruction (and optional adversarial) terms.
 
     The default is plain mean squared error: on simulator clips at 64 px a cv4x8x8-tiny net
-    reached 31.3 dB held-out PSNR in 30 fp32 CPU-minutes where L1 + 0.2 SSIM + 0.5 temporal
+    reached 31.3 dB PSNR (first 32 test clips) in 30 fp32 CPU-minutes where L1 + 0.2 SSIM + 0.5 temporal
     reached 29.4 dB (BENCHMARKS.md, tokenizers, session 10). It needs the tokenizer's tight gradient clip (0.1):
     without it one gradient spike wrecked a run. L1, SSIM and the temporal term remain for
     users who value sharpness over PSNR.
