@@ -176,3 +176,69 @@ def test_cpu_bf16_autocasts_only_where_the_cpu_has_native_bf16(tmp_path):
         assert set(task.dtypes) == {expect}
         # master weights stay fp32 (autocast only lowers the matmuls) and training moved them
         assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in model.parameters())
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv3d(2, 8, 3, padding=1)
+        self.b = nn.Conv3d(8, 1, 1)
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+    def save_pretrained(self, d):
+        os.makedirs(d, exist_ok=True)
+        torch.save({k: v.contiguous() for k, v in self.state_dict().items()}, os.path.join(d, "w.pt"))
+
+
+class ConvRegress(Regress):
+    """Predict the channel sum of a small video: exercises 5D conv weights."""
+
+    def build_model(self):
+        return ConvNet()
+
+    def train_batches(self, seed, rank=0, world_size=1):
+        g = torch.Generator().manual_seed(seed)
+        while True:
+            x = torch.randn(2, 2, 3, 6, 6, generator=g)
+            yield {"x": x, "y": x.sum(1, keepdim=True)}
+
+    def evaluate(self, model, step):
+        return {}
+
+
+def _speed_run(tmp_path, name, **kw):
+    t = Trainer(ConvRegress(), cfg(steps=6, grad_accum=1, ema_decay=0.5, eval_every=0, ckpt_every=3,
+                                  optim=OptimConfig(lr=1e-2, warmup_steps=2, fused=kw.pop("fused", False)),
+                                  **kw), tmp_path / name)
+    t.fit()
+    return t
+
+
+def test_channels_last_and_fused_adamw_change_the_speed_not_the_maths(tmp_path):
+    plain = _speed_run(tmp_path, "plain")
+    fast = _speed_run(tmp_path, "fast", fused=True, channels_last=True)
+    assert fast.opt.defaults.get("fused") is True and not plain.opt.defaults.get("fused")
+    w = fast.model.a.weight
+    assert w.is_contiguous(memory_format=torch.channels_last_3d) and not w.is_contiguous()
+    assert fast.ema.model.a.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert [h["loss"] for h in fast.history] == pytest.approx([h["loss"] for h in plain.history], rel=1e-4)
+    for pa, pb in zip(plain.model.parameters(), fast.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-5)
+    # resuming a channels-last, fused run from its checkpoint continues it exactly
+    again = Trainer(ConvRegress(), fast.cfg, tmp_path / "fast-resumed")
+    again.fit(stop_at=3)
+    again = Trainer(ConvRegress(), fast.cfg, tmp_path / "fast-resumed")
+    again.fit()
+    for pa, pb in zip(fast.model.parameters(), again.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(tmp_path):
+    eager = _speed_run(tmp_path, "eager", fused=True, channels_last=True)
+    comp = _speed_run(tmp_path, "compiled", fused=True, channels_last=True, compile=True)
+    assert comp.train_model is not comp.model and hasattr(comp.train_model, "_orig_mod")
+    assert [h["loss"] for h in comp.history] == pytest.approx([h["loss"] for h in eager.history], rel=1e-3)
+    assert os.path.isfile(tmp_path / "compiled" / "model" / "w.pt")  # the bare model is exported

@@ -44,6 +44,10 @@ class DataConfig:
     val_split: str = "val"
     val_clips: int = 16
     """Held-out clips used for the PSNR logged during training."""
+    val_frames: int = 33
+    """Frames of each held-out clip in that evaluation (1 + k * temporal_compression; 0 = the
+    training window). Whole clips, as `tokenizer eval` scores them: a net trained on short
+    windows is worse far from the first frame, which short validation windows would hide."""
     shuffle_buffer: int = 64
     decoded_cache_mb: float = 1024
     """Keep up to this many MiB of decoded training clips in memory, so epochs after the first
@@ -76,8 +80,10 @@ def resolve_config(preset_name: str, config_file: str | None = None, overrides: 
             cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))
     cfg.model.validate()
     st = cfg.model.temporal_compression
-    if (cfg.data.num_frames - 1) % st:
-        raise WorldsmithError(f"data.num_frames={cfg.data.num_frames}: expected 1 + k*{st}")
+    for name in ("num_frames", "val_frames"):
+        n = getattr(cfg.data, name)
+        if (n - 1) % st and not (name == "val_frames" and n == 0):
+            raise WorldsmithError(f"data.{name}={n}: expected 1 + k*{st}")
     for name in ("size", "crop"):
         if getattr(cfg.data, name) % cfg.model.spatial_compression:
             raise WorldsmithError(f"data.{name}={getattr(cfg.data, name)}: must be a multiple of "
@@ -120,13 +126,13 @@ class TokenizerTask(Task):
         return CausalVideoTokenizer(self.cfg.model)
 
     def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None,
-                 cache_mb: float = 0.0):
+                 cache_mb: float = 0.0, num_frames: int = 0):
         from ..data import ClipDataset
 
         d = self.cfg.data
         if not d.root:
             raise WorldsmithError("--data: a clip dataset directory is required")
-        return ClipDataset(d.root, split=split, num_frames=d.num_frames, size=d.size, shuffle=shuffle,
+        return ClipDataset(d.root, split=split, num_frames=num_frames or d.num_frames, size=d.size, shuffle=shuffle,
                            shuffle_buffer=d.shuffle_buffer, seed=seed, arrays=(), loop=loop,
                            rank=rank, world_size=world, decoded_cache_mb=cache_mb)
 
@@ -185,8 +191,17 @@ class TokenizerTask(Task):
     # ------------------------------------------------------------------ evaluation
     def _val_videos(self) -> torch.Tensor | None:
         if self._val is None:
+            d = self.cfg.data
             try:
-                ds = self._dataset(self.cfg.data.val_split, 0, shuffle=False, loop=False, rank=0, world=1)
+                try:
+                    ds = self._dataset(d.val_split, 0, shuffle=False, loop=False, rank=0, world=1,
+                                       num_frames=d.val_frames)
+                except WorldsmithError as e:  # e.g. held-out clips shorter than val_frames
+                    if d.val_frames in (0, d.num_frames):
+                        raise
+                    log.warning("held-out evaluation on %d-frame windows instead of %d: %s",
+                                d.num_frames, d.val_frames, e)
+                    ds = self._dataset(d.val_split, 0, shuffle=False, loop=False, rank=0, world=1)
             except WorldsmithError as e:
                 log.warning("no held-out evaluation: %s", e)
                 self._val = torch.empty(0)

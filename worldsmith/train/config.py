@@ -18,6 +18,9 @@ class OptimConfig:
     min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
     """Clip the global gradient norm to this (0 = off)."""
+    fused: bool = True
+    """PyTorch's fused AdamW kernel (one pass over all parameters instead of a Python loop
+    per tensor; CPU and CUDA). Falls back to the plain implementation where unsupported."""
 
 
 @dataclass
@@ -49,6 +52,12 @@ class TrainConfig:
     max_minutes: float = 0.0
     """Stop (and checkpoint) after this much wall time; 0 = no limit."""
     tensorboard: bool = True
+    channels_last: bool = False
+    """Store the model's 5D conv weights channels-last (NDHWC), the layout oneDNN computes in:
+    ~1.15x faster tokenizer steps on CPU, no change to the maths."""
+    compile: bool = False
+    """Run the training forward pass through `torch.compile` (fixed shapes; ~30-60 s to compile
+    each shape once): ~1.2x faster tokenizer steps on CPU on top of channels_last."""
 
     def validate(self) -> "TrainConfig":
         """Raise WorldsmithError naming the first bad field."""

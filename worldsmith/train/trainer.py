@@ -44,6 +44,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
+def _adamw(groups: list[dict], cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW, fused where PyTorch has the kernel for this device (CPU, CUDA) and asked for."""
+    kw = dict(lr=cfg.optim.lr, betas=tuple(cfg.optim.betas), weight_decay=cfg.optim.weight_decay)
+    if cfg.optim.fused and device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.AdamW(groups, fused=True, **kw)
+        except (RuntimeError, ValueError) as e:  # e.g. a dtype the fused kernel does not take
+            log.info("fused AdamW unavailable (%s): using the plain one", e)
+    return torch.optim.AdamW(groups, **kw)
+
+
 class Trainer:
     """Generic training loop around a `Task`.
 
@@ -68,6 +79,8 @@ class Trainer:
         cfg = self.cfg
         seed_everything(cfg.seed)
         self.model = self.task.build_model().to(self.device)
+        if cfg.channels_last:  # before the EMA copy, so both keep one layout
+            self.model.to(memory_format=torch.channels_last_3d)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         # frozen parameters (LoRA post-training) get no optimiser state
         groups = self.task.param_groups(self.model)
@@ -75,8 +88,7 @@ class Trainer:
             groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr_mult": 1.0}]
         groups = [{"params": g["params"], "lr": cfg.optim.lr * float(g.get("lr_mult", 1.0))} for g in groups
                   if g["params"]]
-        self.opt = torch.optim.AdamW(groups, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
-                                     weight_decay=cfg.optim.weight_decay)
+        self.opt = _adamw(groups, cfg, self.device)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio))
         self.step, self.consumed, self.elapsed = 0, 0, 0.0
@@ -84,6 +96,8 @@ class Trainer:
         if ckpt is not None:
             self._resume(ckpt)
         self.train_model = self.parallelize(self.model, cfg) if self.parallelize else self.model
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model, dynamic=False)
         self.data = self._data_iterator()
         if self.device.type == "cpu" and cfg.bf16 and cfg.cpu_bf16:
             log.info("cpu_bf16: %s", "bf16 autocast (native bf16 on this CPU)" if cpu_has_native_bf16()
