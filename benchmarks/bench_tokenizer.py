@@ -3,6 +3,8 @@ quality (with the copy-last-frame baseline) of trained runs.
 
     # throughput (random weights: speed does not depend on training)
     python benchmarks/bench_tokenizer.py throughput --threads 2
+    # training-step speed of the trainer's options (fused AdamW, channels-last, torch.compile)
+    python benchmarks/bench_tokenizer.py train-step --threads 2
     # curve + held-out eval of runs made with `worldsmith tokenizer train --out RUN`
     python benchmarks/bench_tokenizer.py quality --data data/sim64 RUN [RUN ...]
 """
@@ -50,6 +52,57 @@ def throughput(presets, sizes, frames: int, repeats: int) -> list[dict]:
     return rows
 
 
+TRAIN_VARIANTS = {  # name -> (optim.fused, train.channels_last, train.compile)
+    "plain": (False, False, False),
+    "fused": (True, False, False),
+    "fused + channels_last (tokenizer default)": (True, True, False),
+    "fused + compile": (True, False, True),
+    "fused + channels_last + compile": (True, True, True),
+}
+
+
+def train_step(preset: str, batch: int, frames: int, size: int, repeats: int) -> list[dict]:
+    """Median seconds per training step (forward, MSE, backward, AdamW) of the tokenizer in the
+    trainer's precision (bf16 autocast on CPUs with native bf16), for each speed option."""
+    from worldsmith.tokenizer.config import preset as get_preset, replace
+    from worldsmith.train.config import OptimConfig, TrainConfig
+    from worldsmith.train.trainer import _adamw
+    from worldsmith.utils.device import autocast
+
+    cpu = torch.device("cpu")
+    rows, base = [], None
+    for name, (fused, channels_last, compiled) in TRAIN_VARIANTS.items():
+        torch.manual_seed(0)
+        model = build_tokenizer(replace(get_preset(preset), norm="none"))
+        if channels_last:
+            model.to(memory_format=torch.channels_last_3d)
+        opt = _adamw([{"params": list(model.parameters())}], TrainConfig(optim=OptimConfig(fused=fused)), cpu)
+        fwd = torch.compile(model, dynamic=False) if compiled else model
+        x = torch.rand(batch, 3, frames, size, size) * 2 - 1
+
+        def step():
+            with autocast(cpu, cpu=True):
+                recon, _ = fwd(x)
+                loss = (recon.float() - x).pow(2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        t0 = time.perf_counter()
+        step()  # warm-up (and compilation)
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t0)
+        s = statistics.median(times)
+        base = base or s
+        rows.append({"variant": name, "s_per_step": s, "speedup": base / s, "first_step_s": first})
+        print(f"| {name} | {s:.3f} | {base / s:.2f}x | {first:.1f} |", flush=True)
+    return rows
+
+
 def curve(run: str) -> list[tuple[int, float, float]]:
     """(step, minutes, val PSNR) from a run's metrics.jsonl."""
     out = []
@@ -90,6 +143,13 @@ def main() -> None:
     t.add_argument("--frames", type=int, default=17)
     t.add_argument("--repeats", type=int, default=2)
     t.add_argument("--threads", type=int, default=2)
+    s = sub.add_parser("train-step")
+    s.add_argument("--preset", default="cv4x8x8-tiny")
+    s.add_argument("--batch", type=int, default=4)
+    s.add_argument("--frames", type=int, default=9)
+    s.add_argument("--size", type=int, default=64)
+    s.add_argument("--repeats", type=int, default=20)
+    s.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("quality")
     q.add_argument("runs", nargs="+")
     q.add_argument("--data", required=True)
@@ -105,6 +165,10 @@ def main() -> None:
         print("| preset | params | video | encode frames/s | decode frames/s | round trip frames/s |\n"
               "|---|---|---|---|---|---|")
         throughput(args.presets, args.sizes, args.frames, args.repeats)
+    elif args.cmd == "train-step":
+        print(f"{args.preset}, batch {args.batch} x {args.frames} frames x {args.size} px\n"
+              "| variant | s/step | vs plain | first step s (compile) |\n|---|---|---|---|")
+        train_step(args.preset, args.batch, args.frames, args.size, args.repeats)
     else:
         quality(args.runs, args.data, args.split, args.max_clips, args.frames)
 

@@ -113,6 +113,21 @@ def test_training_reduces_loss(clips, tmp_path):
     assert after > before + 1, (before, after)  # 60 tiny steps: ~+1.2 dB on the training clips
 
 
+def test_validation_scores_whole_clips_and_falls_back_to_the_window(clips, caplog):
+    def val_shape(*over):
+        cfg = resolve_config("cv4x4x4-tiny", overrides=[o for o in TINY if o != "--set"] + list(over),
+                             data__root=clips)
+        return tuple(TokenizerTask(cfg)._val_videos().shape)
+
+    assert val_shape("data.val_frames=13")[2] == 13  # whole 13-frame held-out clips
+    assert val_shape("data.val_frames=0")[2] == 5  # 0 = the training window
+    with caplog.at_level("WARNING"):
+        assert val_shape()[2] == 5  # default 33: these clips are shorter, so the window, with a warning
+    assert "instead of 33" in caplog.text
+    with pytest.raises(WorldsmithError, match="data.val_frames=6"):
+        resolve_config("cv4x4x4-tiny", overrides=["data.val_frames=6"], data__root=clips)
+
+
 def test_cli_bad_inputs(clips, tmp_path, capsys):
     assert main(["tokenizer", "train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "--data" in capsys.readouterr().err
