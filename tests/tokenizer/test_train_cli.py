@@ -124,8 +124,9 @@ def test_validation_scores_whole_clips_and_falls_back_to_the_window(clips, caplo
     with caplog.at_level("WARNING"):
         assert val_shape()[2] == 5  # default 33: these clips are shorter, so the window, with a warning
     assert "instead of 33" in caplog.text
-    with pytest.raises(WorldsmithError, match="data.val_frames=6"):
-        resolve_config("cv4x4x4-tiny", overrides=["data.val_frames=6"], data__root=clips)
+    for bad in ("data.val_frames=6", "data.val_frames=-3", "data.num_frames=-3"):
+        with pytest.raises(WorldsmithError, match=bad):
+            resolve_config("cv4x4x4-tiny", overrides=[bad], data__root=clips)
 
 
 def test_cli_bad_inputs(clips, tmp_path, capsys):

@@ -54,12 +54,13 @@ class TrainConfig:
     tensorboard: bool = True
     channels_last: bool = False
     """Store the model's 5D conv weights channels-last (NDHWC), the layout oneDNN computes in:
-    ~1.15x faster tokenizer steps on CPU, no change to the maths."""
+    ~1.1x faster tokenizer steps on CPU, no change to the maths."""
     compile: bool = False
     """Run the training forward pass through `torch.compile` (fixed shapes; ~30-60 s to compile
     each shape once): ~1.3x faster tokenizer steps on CPU on top of channels_last. It wraps
     the model's forward, so tasks that call a method of the bare model instead (the DiT tasks
-    call `unwrap(model).loss`) run eagerly as before."""
+    call `unwrap(model).loss`) run eagerly as before. Opt-in: at one CPU thread its bf16
+    kernels trained the tiny tokenizer far worse than eager (BENCHMARKS.md, session 12)."""
 
     def validate(self) -> "TrainConfig":
         """Raise WorldsmithError naming the first bad field."""
