@@ -96,6 +96,26 @@ def test_conditioning_frames_come_back(pipe):
     assert np.abs(r.frames[:5].astype(float) - recon).mean() < 20
 
 
+def test_residual_decode_keeps_what_does_not_move(pipe):
+    """decode="residual": the input frames come back as they are, and a latent that says
+    "nothing moves" (the encoding of the last frame held still) decodes to exactly that frame,
+    where plain decoding gives the tokenizer's blurred reconstruction of it."""
+    video = _clip(2)[:5]
+    still = np.concatenate([video, np.repeat(video[-1:], FRAMES - 5, axis=0)])
+    x = rearrange(torch.from_numpy(still).float().div(127.5).sub(1), "t h w c -> 1 c t h w")
+    latent = pipe.tokenizer.encode(x).float()
+    out = pipe._residual_decode(latent, video, FRAMES)
+    assert out.shape == (FRAMES, SIZE, SIZE, 3)
+    assert np.array_equal(out[:5], video)
+    assert np.abs(out[5:].astype(int) - video[-1].astype(int)).max() <= 1  # float rounding only
+    plain = pipe._to_frames(pipe.tokenizer.decode(latent))
+    assert np.abs(plain[5:].astype(int) - video[-1].astype(int)).max() > 1  # an untrained tokenizer's blur
+    r = pipe("a red square slides", input=_clip(2), num_cond_frames=5, steps=2, seed=3, decode="residual")
+    assert r.record["settings"]["decode"] == "residual" and np.array_equal(r.frames[:5], _clip(2)[-5:])
+    with pytest.raises(WorldsmithError, match="--decode"):
+        pipe("a red square slides", input=video, num_cond_frames=5, steps=1, decode="sharp")
+
+
 def test_same_seed_same_video(pipe):
     a = pipe("a red square slides", steps=2, seed=7).frames
     b = pipe("a red square slides", steps=2, seed=7).frames
@@ -204,10 +224,12 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     out = tmp_path / "phys"
     rc = main(["eval", "physics", "--model", world["model"], "--out", str(out), "--scenarios", "fall",
                "--clips", "1", "--ood-clips", "0", "--cond-frames", "1", "--resolution", str(SIZE),
-               "--frames", str(FRAMES), "--steps", "2", "--sampler", "euler", "--device", "cpu", "--videos", "1"])
+               "--frames", str(FRAMES), "--steps", "2", "--sampler", "euler", "--device", "cpu", "--videos", "1",
+               "--decode", "residual"])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["settings"]["sampler"] == "euler" and res["settings"]["steps"] == 2
+    assert res["settings"]["decode"] == "residual"
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     rows = {r["method"]: r for r in res["rows"]}
     assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)

@@ -39,9 +39,11 @@ def test_cosmos_example_shapes():
     assert FSQ(dv.fsq_levels).codebook_size == 64000
 
 
-@pytest.mark.parametrize("kind,t,s", [("cv", 4, 8), ("cv", 8, 16), ("dv", 8, 8), ("cv", 4, 4)])
-def test_causality_encoder_and_decoder(kind, t, s):
-    m = tiny(kind, t, s)
+@pytest.mark.parametrize("kind,t,s,kw", [("cv", 4, 8, {}), ("cv", 8, 16, {}), ("dv", 8, 8, {}), ("cv", 4, 4, {}),
+                                         ("cv", 4, 8, dict(shortcuts=True, head_kernel=3)),
+                                         ("dv", 8, 16, dict(shortcuts=True))])
+def test_causality_encoder_and_decoder(kind, t, s, kw):
+    m = tiny(kind, t, s, **kw)
     x = torch.rand(1, 3, 1 + 3 * t, s * 2, s * 2) * 2 - 1
     z = m.encode_latent(x)
     x2 = x.clone()
@@ -65,9 +67,10 @@ def test_image_is_the_first_frame_of_a_video():
     assert m.decode(z_img).shape == (2, 3, 1, 16, 16)
 
 
-@pytest.mark.parametrize("kind,t,s", [("cv", 4, 8), ("cv", 8, 8), ("dv", 8, 16)])
-def test_chunked_equals_one_pass(kind, t, s):
-    m = tiny(kind, t, s)
+@pytest.mark.parametrize("kind,t,s,kw", [("cv", 4, 8, {}), ("cv", 8, 8, {}), ("dv", 8, 16, {}),
+                                         ("cv", 4, 8, dict(shortcuts=True, head_kernel=3))])
+def test_chunked_equals_one_pass(kind, t, s, kw):
+    m = tiny(kind, t, s, **kw)
     frames = np.random.default_rng(0).integers(0, 256, (1 + 5 * t, s, 2 * s, 3), dtype=np.uint8)
     z_one = encode_video(m, frames)
     z_chunk = encode_video(m, frames, chunk_frames=2 * t)
@@ -123,6 +126,41 @@ def test_fsq_round_trip_and_gradient():
     tok = m.encode(x)
     assert tok.dtype == torch.int64 and tok.shape == (1, 2, 2, 2)
     assert m.decode(tok).shape == x.shape
+
+
+def test_dcae_shortcuts_are_parameter_free_resamplings():
+    from worldsmith.tokenizer.layers import channel_to_space_repeat, space_to_channel_mean
+
+    x = torch.randn(2, 6, 3, 8, 10)
+    # same width: the downsampling shortcut is a 2x2 average pool, the upsampling one nearest
+    torch.testing.assert_close(space_to_channel_mean(x, 6),
+                               torch.nn.functional.avg_pool3d(x, (1, 2, 2)))
+    torch.testing.assert_close(channel_to_space_repeat(x, 6),
+                               torch.nn.functional.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+    # widening down / narrowing up: shapes, and a constant stays constant
+    assert space_to_channel_mean(x, 12).shape == (2, 12, 3, 4, 5)
+    assert channel_to_space_repeat(torch.ones(1, 12, 1, 2, 2), 6).eq(1).all()
+    on, off = tiny("cv", 4, 8, shortcuts=True), tiny("cv", 4, 8)
+    assert sum(p.numel() for p in on.parameters()) == sum(p.numel() for p in off.parameters())
+    assert on.encoder.shortcut and on.decoder.repeat == 4 and not off.encoder.shortcut
+
+
+def test_checkpoint_without_the_new_fields_loads_as_before(tmp_path):
+    import json
+
+    m = tiny("cv", 4, 8)
+    m.save_pretrained(tmp_path / "tok")
+    cfg_path = tmp_path / "tok" / "config.json"
+    data = json.loads(cfg_path.read_text())
+    for k in ("shortcuts", "head_kernel"):
+        data.pop(k)
+    cfg_path.write_text(json.dumps(data))
+    m2 = CausalVideoTokenizer.from_pretrained(tmp_path / "tok")
+    assert not m2.cfg.shortcuts and m2.cfg.head_kernel == 1
+    x = torch.rand(1, 3, 5, 16, 16) * 2 - 1
+    torch.testing.assert_close(m2.encode(x), m.encode(x))
+    with pytest.raises(WorldsmithError, match="head_kernel"):
+        TokenizerConfig(head_kernel=2).validate()
 
 
 def test_save_load_round_trip(tmp_path):

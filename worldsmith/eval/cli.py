@@ -48,6 +48,9 @@ def register(sub) -> None:
                    "adds little, and guidance amplifies sampling noise; see BENCHMARKS.md)")
     p.add_argument("--aug-sigma", type=float, default=None,
                    help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
+    p.add_argument("--decode", default="plain", choices=("plain", "residual"),
+                   help="plain: the tokenizer's decode of the sampled latents; residual: the last conditioning "
+                   "frame plus the decoded change (see `worldsmith predict --help`)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")
@@ -127,9 +130,10 @@ def cmd_physics(args) -> int:
         from .model_predictors import load_predictors
 
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
-                                        sampler=args.sampler, aug_sigma=args.aug_sigma)
+                                        sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
+                    "decode": args.decode,
                     "aug_sigma": args.aug_sigma if args.aug_sigma is not None else _model_aug_sigma(args.model),
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,

@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--aug-sigma", type=float, default=None,
                    help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
+    p.add_argument("--decode", default=None, choices=("plain", "residual"),
+                   help="plain: the tokenizer's decode of the sampled latents (default); residual: the last "
+                   "conditioning frame plus the decoded change, so what does not move stays as sharp as the input")
     p.add_argument("--output", help="output MP4 (a JSON record is written next to it)")
     p.add_argument("--batch", help="JSONL: one {\"prompt\", \"input\", \"output\", ...} job per line")
     p.add_argument("--out-dir", help="output folder for --batch jobs without an absolute output")
@@ -37,7 +40,7 @@ def register(sub) -> None:
 
 
 JOB_KEYS = ("prompt", "input", "output", "negative_prompt", "num_cond_frames", "num_frames", "steps",
-            "guidance", "seed", "sampler", "aug_sigma")
+            "guidance", "seed", "sampler", "aug_sigma", "decode")
 
 
 def guardrail_config(args):

@@ -24,6 +24,8 @@ from ..utils.errors import WorldsmithError, read_json, require_dir
 
 log = logging.getLogger(__name__)
 
+DECODE_MODES = ("plain", "residual")
+
 
 @dataclass
 class WorldResult:
@@ -120,17 +122,21 @@ class WorldPipeline:
     @torch.no_grad()
     def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
                  steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
-                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None) -> WorldResult:
+                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None, decode: str = "plain") -> WorldResult:
         """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal.
 
         `aug_sigma`: noise on the conditioning latent frames (None: the model's
-        `aug_sigma_inference`, 0.001 as in Cosmos unless its diffusion.json says otherwise)."""
+        `aug_sigma_inference`, 0.001 as in Cosmos unless its diffusion.json says otherwise).
+        `decode`: "plain" (the tokenizer's decode of the sampled latents) or "residual" (with
+        conditioning frames: the last input frame plus the decoded *change*, see `_residual_decode`)."""
         from ..guardrails.guard import GuardrailBlocked
 
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
         if aug_sigma is not None and aug_sigma < 0:
             raise WorldsmithError(f"aug_sigma (--aug-sigma) {aug_sigma}: expected >= 0")
+        if decode not in DECODE_MODES:
+            raise WorldsmithError(f"decode (--decode) {decode!r}: expected one of {', '.join(DECODE_MODES)}")
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
@@ -138,7 +144,7 @@ class WorldPipeline:
             "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
             "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
             "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
-            "guardrails": self.guard is not None, "upsample": self.upsample}}
+            "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode}}
         if self.guard is not None:
             from ..utils.config import to_dict
 
@@ -180,13 +186,37 @@ class WorldPipeline:
         # 6. sample latents, 7. decode
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
                               aug_sigma=aug_sigma)
-        out = self._to_frames(self.tokenizer.decode(latent))[:F]
+        if decode == "residual" and K:
+            out = self._residual_decode(latent, frames[-K:], F)
+        else:
+            out = self._to_frames(self.tokenizer.decode(latent))[:F]
         fps = float(self.meta.get("fps") or 24.0)
         # 8. post-guard the video: content safety, face pixelation
         out = self.post_guard(out, fps, record)
         # 9. frames + record
         record["seconds"] = round(time.perf_counter() - t0, 3)
         return WorldResult(out, fps, record)
+
+    def _residual_decode(self, latent: torch.Tensor, cond_frames: np.ndarray, F: int) -> np.ndarray:
+        """Residual decoding: the last conditioning frame plus the decoded change.
+
+        `D(latent) - D(E(still))`, where `still` is the conditioning frames followed by the last
+        one held for the rest of the video, is what the model changed relative to "nothing moves",
+        as the tokenizer renders both; adding it to the last frame's own pixels keeps what does
+        not move as sharp as the input instead of as blurred as a reconstruction (the tokenizer's
+        error in the static parts cancels), as a codec adds a residual to a reference frame. The
+        first K frames are the input frames themselves."""
+        K = len(cond_frames)
+        tok = self.tokenizer
+        T_pix = 1 + (latent.shape[2] - 1) * self.temporal_compression
+        still = np.concatenate([cond_frames, np.repeat(cond_frames[-1:], T_pix - K, axis=0)])
+        x = torch.from_numpy(still).to(self.device).float().div(127.5).sub(1)
+        x = rearrange(x, "t h w c -> 1 c t h w")
+        ref = tok.decode(tok.encode(x).float())
+        change = (tok.decode(latent) - ref)[:, :, K:]  # [1, C, T - K, H, W] in [-2, 2]
+        future = (x[:, :, -1:] + change).clamp(-1, 1)
+        out = torch.cat([x[:, :, :K], future], dim=2)
+        return self._to_frames(out)[:F]
 
     def post_guard(self, frames: np.ndarray, fps: float, record: dict) -> np.ndarray:
         """Stage 8: content safety then face pixelation (unchanged when guardrails are off)."""

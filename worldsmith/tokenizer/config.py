@@ -46,6 +46,13 @@ class TokenizerConfig:
     """FSQ levels of a DV tokenizer (one per code dimension)."""
     patch_size: int = 4
     """Haar wavelet patch (2 levels = 4 in time, height and width)."""
+    shortcuts: bool = False
+    """Parameter-free residual shortcuts around the spatial down/upsamplings and the latent
+    projections (space-to-channel + channel averaging, channel repeat + channel-to-space), as in
+    DC-AE (Chen et al. 2024): the convolutions there learn a residual. Off in old checkpoints."""
+    head_kernel: int = 1
+    """Spatial kernel of the decoder's last conv (1 = pointwise, 3 = 1x3x3); a pointwise head
+    maps each position's features to its 4x4x4 Haar block linearly, so its output has rank <= width."""
 
     def validate(self) -> "TokenizerConfig":
         """Raise WorldsmithError naming the field if the config cannot be built."""
@@ -62,6 +69,8 @@ class TokenizerConfig:
             raise WorldsmithError(f"channel_mult={self.channel_mult}: needs {self.num_levels} entries "
                                   f"for {self.temporal_compression}x{self.spatial_compression}x"
                                   f"{self.spatial_compression}")
+        if self.head_kernel not in (1, 3):
+            raise WorldsmithError(f"head_kernel={self.head_kernel}: expected 1 or 3")
         if self.norm not in ("rms", "none"):
             raise WorldsmithError(f"norm={self.norm!r}: expected 'rms' or 'none'")
         if self.kind == "dv" and (not self.fsq_levels or min(self.fsq_levels) < 2):
@@ -116,8 +125,10 @@ def preset(name: str) -> TokenizerConfig:
     # tiny nets train several dB further in the same CPU time without block norms (and each
     # step is ~25% cheaper); at lr 2e-3 the 4x8x8 ones then stall, at the default 1e-3 they train
     norm = "none" if size == "tiny" else "rms"
+    # DC-AE residual shortcuts: +1 dB held-out PSNR at equal steps for cv4x8x8-tiny on CPU
+    # (BENCHMARKS.md, session 13); checkpoints saved without the field load with them off
     return TokenizerConfig(kind=kind, temporal_compression=t, spatial_compression=h,
-                           fsq_levels=levels, norm=norm, **_WIDTHS[size]).validate()
+                           fsq_levels=levels, norm=norm, shortcuts=True, **_WIDTHS[size]).validate()
 
 
 def preset_names() -> list[str]:

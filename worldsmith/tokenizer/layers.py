@@ -166,15 +166,44 @@ class SpatialAttention(nn.Module):
         return x_BCTHW + self.proj(y)
 
 
-class SpatialDownsample(nn.Module):
-    """Halve H and W with a strided 1x3x3 conv (asymmetric pad as in LDM encoders)."""
+def space_to_channel_mean(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
+    """Parameter-free 2x spatial downsampling to `cout` channels: each 2x2 block's values become
+    channels (space-to-channel), then consecutive groups of them are averaged (DC-AE's shortcut)."""
+    x = rearrange(x_BCTHW, "b c t (h p) (w q) -> b (c p q) t h w", p=2, q=2)
+    return rearrange(x, "b (g k) t h w -> b g k t h w", g=cout).mean(dim=2)
 
-    def __init__(self, cin: int, cout: int):
+
+def channel_to_space_repeat(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
+    """Parameter-free 2x spatial upsampling to `cout` channels: channels repeated to 4*cout, then
+    moved into 2x2 blocks (channel-to-space); the inverse shape of `space_to_channel_mean`."""
+    x = x_BCTHW.repeat_interleave(4 * cout // x_BCTHW.shape[1], dim=1)
+    return rearrange(x, "b (c p q) t h w -> b c t (h p) (w q)", p=2, q=2)
+
+
+def channel_mean(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
+    """Average consecutive channel groups down to `cout` channels."""
+    return rearrange(x_BCTHW, "b (g k) t h w -> b g k t h w", g=cout).mean(dim=2)
+
+
+def shortcut_ok(cin: int, cout: int, up: bool = False, scale: int = 4) -> bool:
+    """Whether a parameter-free shortcut fits these widths (group sizes must divide evenly)."""
+    a, b = (cin, cout * scale) if up else (cin * scale, cout)
+    return a > 0 and b > 0 and (b % a == 0 if up else a % b == 0)
+
+
+class SpatialDownsample(nn.Module):
+    """Halve H and W with a strided 1x3x3 conv (asymmetric pad as in LDM encoders), optionally
+    as a residual over a space-to-channel shortcut."""
+
+    def __init__(self, cin: int, cout: int, shortcut: bool = False):
         super().__init__()
         self.conv = nn.Conv3d(cin, cout, (1, 3, 3), stride=(1, 2, 2))
+        self.shortcut = shortcut and shortcut_ok(cin, cout)
+        self.cout = cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.pad(x, (0, 1, 0, 1, 0, 0)))
+        y = self.conv(F.pad(x, (0, 1, 0, 1, 0, 0)))
+        return y + space_to_channel_mean(x, self.cout) if self.shortcut else y
 
 
 class TemporalDownsample(nn.Module):
@@ -189,14 +218,18 @@ class TemporalDownsample(nn.Module):
 
 
 class SpatialUpsample(nn.Module):
-    """Double H and W: nearest-neighbour then a 1x3x3 conv."""
+    """Double H and W: nearest-neighbour then a 1x3x3 conv, optionally as a residual over a
+    channel-to-space shortcut."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, shortcut: bool = False):
         super().__init__()
         self.conv = CausalConv3d(cin, cout, (1, 3, 3))
+        self.shortcut = shortcut and shortcut_ok(cin, cout, up=True)
+        self.cout = cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        y = self.conv(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        return y + channel_to_space_repeat(x, self.cout) if self.shortcut else y
 
 
 class TemporalUpsample(nn.Module):

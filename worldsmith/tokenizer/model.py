@@ -26,7 +26,7 @@ from .config import TokenizerConfig
 from .fsq import FSQ
 from .layers import (CausalConv3d, HaarPatcher3d, ResBlock, SpatialAttention,
                      SpatialDownsample, SpatialUpsample, TemporalDownsample, TemporalUpsample,
-                     make_norm, set_streaming)
+                     channel_mean, make_norm, set_streaming)
 
 
 def _widths(cfg: TokenizerConfig) -> list[int]:
@@ -57,17 +57,20 @@ class Encoder(nn.Module):
                 cin = w
             if i < len(widths) - 1:
                 if i < cfg.spatial_downs:
-                    blocks.append(SpatialDownsample(w, w))
+                    blocks.append(SpatialDownsample(w, w, cfg.shortcuts))
                 if i < cfg.temporal_downs:
                     blocks.append(TemporalDownsample(w))
         self.blocks = nn.Sequential(*blocks)
         self.mid = _mid(cin, cfg.attention, cfg.norm)
         self.norm_out = make_norm(cin, cfg.norm)
         self.conv_out = CausalConv3d(cin, cfg.z_channels)
+        self.z = cfg.z_channels
+        self.shortcut = cfg.shortcuts and cin % cfg.z_channels == 0  # latent = residual over a channel mean
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.mid(self.blocks(self.conv_in(x)))
-        return self.conv_out(F.silu(self.norm_out(h)))
+        z = self.conv_out(F.silu(self.norm_out(h)))
+        return z + channel_mean(h, self.z) if self.shortcut else z
 
 
 class Decoder(nn.Module):
@@ -78,6 +81,7 @@ class Decoder(nn.Module):
         widths = _widths(cfg)
         cin = widths[-1]
         self.conv_in = CausalConv3d(cfg.z_channels, cin)
+        self.repeat = cin // cfg.z_channels if cfg.shortcuts and cin % cfg.z_channels == 0 else 0
         self.mid = _mid(cin, cfg.attention, cfg.norm)
         blocks: list[nn.Module] = []
         for i in reversed(range(len(widths))):
@@ -86,16 +90,22 @@ class Decoder(nn.Module):
                 cin = widths[i]
             if i > 0:
                 if i - 1 < cfg.spatial_downs:  # change width before the (costly) higher resolution
-                    blocks.append(SpatialUpsample(cin, widths[i - 1]))
+                    blocks.append(SpatialUpsample(cin, widths[i - 1], cfg.shortcuts))
                     cin = widths[i - 1]
                 if i - 1 < cfg.temporal_downs:
                     blocks.append(TemporalUpsample(cin))
         self.blocks = nn.Sequential(*blocks)
         self.norm_out = make_norm(cin, cfg.norm)
-        self.conv_out = nn.Conv3d(cin, cfg.in_channels * cfg.patch_size ** 3, 1)  # pointwise, see Encoder
+        out = cfg.in_channels * cfg.patch_size ** 3
+        # pointwise by default, see Encoder; head_kernel=3 lifts the rank limit per position
+        self.conv_out = (nn.Conv3d(cin, out, 1) if cfg.head_kernel == 1
+                         else CausalConv3d(cin, out, (1, cfg.head_kernel, cfg.head_kernel)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(self.mid(self.conv_in(z)))
+        h = self.conv_in(z)
+        if self.repeat:  # latent -> features as a residual over repeated latent channels
+            h = h + z.repeat_interleave(self.repeat, dim=1)
+        h = self.blocks(self.mid(h))
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
