@@ -112,8 +112,17 @@ def test_residual_decode_keeps_what_does_not_move(pipe):
     assert np.abs(plain[5:].astype(int) - video[-1].astype(int)).max() > 1  # an untrained tokenizer's blur
     r = pipe("a red square slides", input=_clip(2), num_cond_frames=5, steps=2, seed=3, decode="residual")
     assert r.record["settings"]["decode"] == "residual" and np.array_equal(r.frames[:5], _clip(2)[-5:])
+    # the dead zone: a random latent changes everything, a huge threshold drops every change,
+    # a small one keeps the large changes as they are
+    rnd = torch.randn_like(latent)
+    assert np.array_equal(pipe._residual_decode(rnd, video, FRAMES, threshold=1.99)[5:],
+                          np.repeat(video[-1:], FRAMES - 5, axis=0))
+    full, kept = pipe._residual_decode(rnd, video, FRAMES), pipe._residual_decode(rnd, video, FRAMES, threshold=0.01)
+    assert np.abs(full[5:].astype(int) - video[-1]).max() > 10 and np.abs(kept.astype(int) - full).max() <= 3
     with pytest.raises(WorldsmithError, match="--decode"):
         pipe("a red square slides", input=video, num_cond_frames=5, steps=1, decode="sharp")
+    with pytest.raises(WorldsmithError, match="--change-threshold"):
+        pipe("a red square slides", input=video, num_cond_frames=5, steps=1, decode="residual", change_threshold=-1)
 
 
 def test_same_seed_same_video(pipe):

@@ -51,6 +51,8 @@ def register(sub) -> None:
     p.add_argument("--decode", default="plain", choices=("plain", "residual"),
                    help="plain: the tokenizer's decode of the sampled latents; residual: the last conditioning "
                    "frame plus the decoded change (see `worldsmith predict --help`)")
+    p.add_argument("--change-threshold", type=float, default=0.0,
+                   help="with --decode residual: drop decoded changes smaller than this ([-1, 1] units; default 0)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")
@@ -130,10 +132,11 @@ def cmd_physics(args) -> int:
         from .model_predictors import load_predictors
 
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
-                                        sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode)
+                                        sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode,
+                                        change_threshold=args.change_threshold)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
-                    "decode": args.decode,
+                    "decode": args.decode, "change_threshold": args.change_threshold,
                     "aug_sigma": args.aug_sigma if args.aug_sigma is not None else _model_aug_sigma(args.model),
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,

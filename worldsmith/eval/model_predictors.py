@@ -17,7 +17,7 @@ import numpy as np
 
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m", mean: bool = True, aug_sigma: float | None = None,
-                    decode: str = "plain") -> tuple[str, dict]:
+                    decode: str = "plain", change_threshold: float = 0.0) -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
     With `mean` (and a sampler that is not already one Euler step), also "world_model_mean":
@@ -46,13 +46,14 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
         seed = zlib.crc32(case.key.encode()) & 0x7FFFFFFF  # same clip, same noise, every run
         res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
                    steps=steps, guidance=guidance, seed=seed, sampler=sampler, aug_sigma=aug_sigma,
-                   decode=decode)
+                   decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
 
     def world_model_mean(case, K: int, n: int) -> np.ndarray:
         check(case)
         res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
-                   steps=1, guidance=guidance, seed=0, sampler="euler", aug_sigma=aug_sigma, decode=decode)
+                   steps=1, guidance=guidance, seed=0, sampler="euler", aug_sigma=aug_sigma, decode=decode,
+                   change_threshold=change_threshold)
         return res.frames[K:K + n]
 
     @torch.no_grad()

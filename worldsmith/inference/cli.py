@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--decode", default=None, choices=("plain", "residual"),
                    help="plain: the tokenizer's decode of the sampled latents (default); residual: the last "
                    "conditioning frame plus the decoded change, so what does not move stays as sharp as the input")
+    p.add_argument("--change-threshold", type=float, default=None,
+                   help="with --decode residual: drop decoded changes smaller than this ([-1, 1] pixel units; "
+                   "default 0 = keep all)")
     p.add_argument("--output", help="output MP4 (a JSON record is written next to it)")
     p.add_argument("--batch", help="JSONL: one {\"prompt\", \"input\", \"output\", ...} job per line")
     p.add_argument("--out-dir", help="output folder for --batch jobs without an absolute output")
@@ -40,7 +43,7 @@ def register(sub) -> None:
 
 
 JOB_KEYS = ("prompt", "input", "output", "negative_prompt", "num_cond_frames", "num_frames", "steps",
-            "guidance", "seed", "sampler", "aug_sigma", "decode")
+            "guidance", "seed", "sampler", "aug_sigma", "decode", "change_threshold")
 
 
 def guardrail_config(args):

@@ -122,13 +122,17 @@ class WorldPipeline:
     @torch.no_grad()
     def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
                  steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
-                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None, decode: str = "plain") -> WorldResult:
+                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None, decode: str = "plain",
+                 change_threshold: float = 0.0) -> WorldResult:
         """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal.
 
         `aug_sigma`: noise on the conditioning latent frames (None: the model's
         `aug_sigma_inference`, 0.001 as in Cosmos unless its diffusion.json says otherwise).
         `decode`: "plain" (the tokenizer's decode of the sampled latents) or "residual" (with
-        conditioning frames: the last input frame plus the decoded *change*, see `_residual_decode`)."""
+        conditioning frames: the last input frame plus the decoded *change*, see `_residual_decode`).
+        `change_threshold` (residual only): drop decoded changes smaller than this (in [-1, 1]
+        pixel units, the largest over colour channels and a 3x3 neighbourhood), like a codec's
+        dead zone, so sampling noise does not reach the parts that do not move; 0 = keep all."""
         from ..guardrails.guard import GuardrailBlocked
 
         if not isinstance(prompt, str) or not prompt.strip():
@@ -137,6 +141,8 @@ class WorldPipeline:
             raise WorldsmithError(f"aug_sigma (--aug-sigma) {aug_sigma}: expected >= 0")
         if decode not in DECODE_MODES:
             raise WorldsmithError(f"decode (--decode) {decode!r}: expected one of {', '.join(DECODE_MODES)}")
+        if not 0 <= change_threshold < 2:
+            raise WorldsmithError(f"change_threshold (--change-threshold) {change_threshold}: expected 0 <= t < 2")
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
@@ -144,7 +150,8 @@ class WorldPipeline:
             "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
             "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
             "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
-            "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode}}
+            "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode,
+            "change_threshold": change_threshold}}
         if self.guard is not None:
             from ..utils.config import to_dict
 
@@ -187,7 +194,7 @@ class WorldPipeline:
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
                               aug_sigma=aug_sigma)
         if decode == "residual" and K:
-            out = self._residual_decode(latent, frames[-K:], F)
+            out = self._residual_decode(latent, frames[-K:], F, change_threshold)
         else:
             out = self._to_frames(self.tokenizer.decode(latent))[:F]
         fps = float(self.meta.get("fps") or 24.0)
@@ -197,7 +204,8 @@ class WorldPipeline:
         record["seconds"] = round(time.perf_counter() - t0, 3)
         return WorldResult(out, fps, record)
 
-    def _residual_decode(self, latent: torch.Tensor, cond_frames: np.ndarray, F: int) -> np.ndarray:
+    def _residual_decode(self, latent: torch.Tensor, cond_frames: np.ndarray, F: int,
+                         threshold: float = 0.0) -> np.ndarray:
         """Residual decoding: the last conditioning frame plus the decoded change.
 
         `D(latent) - D(E(still))`, where `still` is the conditioning frames followed by the last
@@ -214,6 +222,10 @@ class WorldPipeline:
         x = rearrange(x, "t h w c -> 1 c t h w")
         ref = tok.decode(tok.encode(x).float())
         change = (tok.decode(latent) - ref)[:, :, K:]  # [1, C, T - K, H, W] in [-2, 2]
+        if threshold > 0:  # dead zone: keep a change only where it (or a neighbour) is large
+            big = change.abs().amax(dim=1, keepdim=True)
+            big = torch.nn.functional.max_pool3d(big, (1, 3, 3), stride=1, padding=(0, 1, 1))
+            change = change * (big > threshold)
         future = (x[:, :, -1:] + change).clamp(-1, 1)
         out = torch.cat([x[:, :, :K], future], dim=2)
         return self._to_frames(out)[:F]
