@@ -163,3 +163,24 @@ def test_tokenizer_exact_resume_replays_clip_stream(clips, tmp_path):
     second = make(tmp_path / "b")
     second.fit()
     assert [h["loss"] for h in first.history + second.history] == [h["loss"] for h in straight.history]
+
+
+def test_a_collapsed_run_is_reported(clips, caplog):
+    """A net that falls to the mean-image plateau is named in the log, with what to do."""
+    from worldsmith.tokenizer.training import collapse_warning
+
+    assert collapse_warning(float("-inf"), 25.0, 400) is None  # first evaluation
+    assert collapse_warning(30.0, 29.0, 4000) is None  # ordinary noise
+    assert "fell from 31.0 to 13.0" in collapse_warning(31.0, 13.0, 2000)
+    assert "mean-image plateau" in collapse_warning(14.0, 14.5, 2000)
+    assert collapse_warning(14.0, 14.5, 400) is None  # too early to say
+    cfg = resolve_config("cv4x4x4-tiny", overrides=[o for o in TINY if o != "--set"] + ["data.val_frames=0"],
+                         data__root=clips)
+    task = TokenizerTask(cfg)
+    model = task.build_model().eval()
+    with torch.no_grad():
+        good = task.evaluate(model, 3)["val_psnr"]
+        task._best_psnr = good + 10  # as if it had reconstructed far better before
+        with caplog.at_level("WARNING"):
+            task.evaluate(model, 6)
+    assert "collapsed" in caplog.text and "train.optim.lr" in caplog.text

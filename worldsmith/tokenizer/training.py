@@ -119,6 +119,7 @@ class TokenizerTask(Task):
             self.disc = PatchDiscriminator(cfg.model.in_channels)
             self.disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=cfg.loss.disc_lr, betas=(0.5, 0.9))
         self._val: torch.Tensor | None = None
+        self._best_psnr = float("-inf")  # best held-out PSNR so far, to notice a collapse
 
     def config_dict(self) -> dict:
         d = cfgutil.to_dict(self.cfg)
@@ -232,7 +233,12 @@ class TokenizerTask(Task):
             a, b = _to_uint8(recon), _to_uint8(x)
             p += [psnr(a[j], b[j]) for j in range(len(a))]
             s += [ssim(a[j].transpose(0, 1), b[j].transpose(0, 1), layout="chw") for j in range(len(a))]
-        return {"val_psnr": sum(p) / len(p), "val_ssim": sum(s) / len(s)}
+        out = {"val_psnr": sum(p) / len(p), "val_ssim": sum(s) / len(s)}
+        msg = collapse_warning(self._best_psnr, out["val_psnr"], step)
+        if msg:
+            log.warning(msg)
+        self._best_psnr = max(self._best_psnr, out["val_psnr"])
+        return out
 
     def log_samples(self, model, batch, writer, step):
         if writer is None:
@@ -257,6 +263,27 @@ class TokenizerTask(Task):
         z = torch.cat(zs, dim=1)
         model.latent_mean.copy_(z.mean(1))
         model.latent_std.copy_(z.std(1).clamp_min(1e-4))
+
+
+COLLAPSE_DROP_DB, PLATEAU_DB, PLATEAU_AFTER = 5.0, 16.0, 1000
+
+
+def collapse_warning(best: float, current: float, step: int) -> str | None:
+    """A warning when held-out PSNR has collapsed, else None.
+
+    The un-normed tiny presets can fall, after one gradient spike, to the mean-image plateau
+    (~12-16 dB on simulator clips) and never leave it; seen at lr 2e-3, at width 96 with lr 1e-3,
+    with torch.compile and with fewer image batches (BENCHMARKS.md, sessions 12-13). Say so
+    instead of letting the rest of the run train a dead net."""
+    hint = ("resume from a checkpoint before it with a lower --set train.optim.lr, or train with "
+            "--set model.norm=rms (slower per step, sturdier)")
+    if current < best - COLLAPSE_DROP_DB:
+        return (f"step {step}: held-out PSNR fell from {best:.1f} to {current:.1f} dB, the net has "
+                f"collapsed (a gradient spike); {hint}")
+    if step >= PLATEAU_AFTER and current < PLATEAU_DB and best < PLATEAU_DB:
+        return (f"step {step}: held-out PSNR is still {current:.1f} dB, the mean-image plateau: the net "
+                f"collapsed early or is not learning; {hint}")
+    return None
 
 
 def _maybe_quantise(model, z):
