@@ -49,7 +49,8 @@ class TokenizerConfig:
     shortcuts: bool = False
     """Parameter-free residual shortcuts around the spatial down/upsamplings and the latent
     projections (space-to-channel + channel averaging, channel repeat + channel-to-space), as in
-    DC-AE (Chen et al. 2024): the convolutions there learn a residual. Off in old checkpoints."""
+    DC-AE (Chen et al. 2024): the convolutions there learn a residual. Opt-in: faster learning,
+    but the un-normed tiny nets collapsed more often with it (BENCHMARKS.md, session 13)."""
     head_kernel: int = 1
     """Spatial kernel of the decoder's last conv (1 = pointwise, 3 = 1x3x3); a pointwise head
     maps each position's features to its 4x4x4 Haar block linearly, so its output has rank <= width."""
@@ -125,10 +126,10 @@ def preset(name: str) -> TokenizerConfig:
     # tiny nets train several dB further in the same CPU time without block norms (and each
     # step is ~25% cheaper); at lr 2e-3 the 4x8x8 ones then stall, at the default 1e-3 they train
     norm = "none" if size == "tiny" else "rms"
-    # DC-AE residual shortcuts: +1 dB held-out PSNR at equal steps for cv4x8x8-tiny on CPU
-    # (BENCHMARKS.md, session 13); checkpoints saved without the field load with them off
+    # DC-AE residual shortcuts (model.shortcuts) stay opt-in: +1 dB held-out PSNR at equal steps for
+    # cv4x8x8-tiny on CPU, but 2 of 3 full runs of the un-normed net collapsed (BENCHMARKS.md, session 13)
     return TokenizerConfig(kind=kind, temporal_compression=t, spatial_compression=h,
-                           fsq_levels=levels, norm=norm, shortcuts=True, **_WIDTHS[size]).validate()
+                           fsq_levels=levels, norm=norm, **_WIDTHS[size]).validate()
 
 
 def preset_names() -> list[str]:
