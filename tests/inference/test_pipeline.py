@@ -121,8 +121,11 @@ def test_residual_decode_keeps_what_does_not_move(pipe):
     assert np.abs(full[5:].astype(int) - video[-1]).max() > 10 and np.abs(kept.astype(int) - full).max() <= 3
     with pytest.raises(WorldsmithError, match="--decode"):
         pipe("a red square slides", input=video, num_cond_frames=5, steps=1, decode="sharp")
-    with pytest.raises(WorldsmithError, match="--change-threshold"):
-        pipe("a red square slides", input=video, num_cond_frames=5, steps=1, decode="residual", change_threshold=-1)
+    for bad in (dict(decode="residual", change_threshold=-1), dict(change_threshold=0.1)):  # the latter: plain
+        with pytest.raises(WorldsmithError, match="--change-threshold"):
+            pipe("a red square slides", input=video, num_cond_frames=5, steps=1, **bad)
+    t2w = pipe("a red square slides", steps=1, decode="residual")  # no input: nothing to add a change to
+    assert t2w.record["settings"]["decode"] == "plain" and t2w.frames.shape == (FRAMES, SIZE, SIZE, 3)
 
 
 def test_same_seed_same_video(pipe):
@@ -239,6 +242,11 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert res["settings"]["sampler"] == "euler" and res["settings"]["steps"] == 2
     assert res["settings"]["decode"] == "residual"
+    # a threshold without residual decoding is refused up front, before any clip is scored
+    bad = tmp_path / "bad"
+    assert main(["eval", "physics", "--model", world["model"], "--out", str(bad), "--scenarios", "fall",
+                 "--clips", "1", "--ood-clips", "0", "--change-threshold", "0.1"]) != 0
+    assert not (bad / "results.json").exists()
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     rows = {r["method"]: r for r in res["rows"]}
     assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)

@@ -129,8 +129,10 @@ def cmd_physics(args) -> int:
     scenarios = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else None
     predictors, model_name, settings = {}, None, {}
     if args.model:
+        from ..inference.pipeline import check_decode
         from .model_predictors import load_predictors
 
+        check_decode(args.decode, args.change_threshold)  # once, not once per clip
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
                                         sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode,
                                         change_threshold=args.change_threshold)

@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 DECODE_MODES = ("plain", "residual")
 
 
+def check_decode(decode: str, change_threshold: float) -> None:
+    """Raise WorldsmithError for a decoding mode / change threshold that cannot be used."""
+    if decode not in DECODE_MODES:
+        raise WorldsmithError(f"decode (--decode) {decode!r}: expected one of {', '.join(DECODE_MODES)}")
+    if not 0 <= change_threshold < 2:
+        raise WorldsmithError(f"change_threshold (--change-threshold) {change_threshold}: expected 0 <= t < 2")
+    if change_threshold and decode != "residual":
+        raise WorldsmithError(f"--change-threshold {change_threshold}: only used with --decode residual")
+
+
 @dataclass
 class WorldResult:
     """Generated frames uint8 [T, H, W, C], their fps, and the record written next to the video."""
@@ -139,10 +149,7 @@ class WorldPipeline:
             raise WorldsmithError("prompt: expected a non-empty string")
         if aug_sigma is not None and aug_sigma < 0:
             raise WorldsmithError(f"aug_sigma (--aug-sigma) {aug_sigma}: expected >= 0")
-        if decode not in DECODE_MODES:
-            raise WorldsmithError(f"decode (--decode) {decode!r}: expected one of {', '.join(DECODE_MODES)}")
-        if not 0 <= change_threshold < 2:
-            raise WorldsmithError(f"change_threshold (--change-threshold) {change_threshold}: expected 0 <= t < 2")
+        check_decode(decode, change_threshold)
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
@@ -178,6 +185,9 @@ class WorldPipeline:
         frames = self._load_input(input)
         K = self._cond_frames(frames, num_cond_frames, F)
         record["settings"]["num_cond_frames"] = K
+        if decode == "residual" and not K:  # nothing to add the change to: Text2World decodes plainly
+            log.info("--decode residual needs conditioning frames; this Text2World video is decoded plainly")
+            record["settings"]["decode"] = "plain"
         # 4. encode the last K input frames
         cond_latent = None
         if K:

@@ -49,11 +49,9 @@ class TokenizerConfig:
     shortcuts: bool = False
     """Parameter-free residual shortcuts around the spatial down/upsamplings and the latent
     projections (space-to-channel + channel averaging, channel repeat + channel-to-space), as in
-    DC-AE (Chen et al. 2024): the convolutions there learn a residual. Opt-in: faster learning,
+    DC-AE (Chen et al. 2024): the convolutions there learn a residual. Each shortcut is used where
+    the widths divide evenly (not under a 6-code FSQ latent, for instance). Opt-in: faster learning,
     but the un-normed tiny nets collapsed more often with it (BENCHMARKS.md, session 13)."""
-    head_kernel: int = 1
-    """Spatial kernel of the decoder's last conv (1 = pointwise, 3 = 1x3x3); a pointwise head
-    maps each position's features to its 4x4x4 Haar block linearly, so its output has rank <= width."""
 
     def validate(self) -> "TokenizerConfig":
         """Raise WorldsmithError naming the field if the config cannot be built."""
@@ -70,8 +68,6 @@ class TokenizerConfig:
             raise WorldsmithError(f"channel_mult={self.channel_mult}: needs {self.num_levels} entries "
                                   f"for {self.temporal_compression}x{self.spatial_compression}x"
                                   f"{self.spatial_compression}")
-        if self.head_kernel not in (1, 3):
-            raise WorldsmithError(f"head_kernel={self.head_kernel}: expected 1 or 3")
         if self.norm not in ("rms", "none"):
             raise WorldsmithError(f"norm={self.norm!r}: expected 'rms' or 'none'")
         if self.kind == "dv" and (not self.fsq_levels or min(self.fsq_levels) < 2):

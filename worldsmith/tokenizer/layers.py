@@ -169,8 +169,7 @@ class SpatialAttention(nn.Module):
 def space_to_channel_mean(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
     """Parameter-free 2x spatial downsampling to `cout` channels: each 2x2 block's values become
     channels (space-to-channel), then consecutive groups of them are averaged (DC-AE's shortcut)."""
-    x = rearrange(x_BCTHW, "b c t (h p) (w q) -> b (c p q) t h w", p=2, q=2)
-    return rearrange(x, "b (g k) t h w -> b g k t h w", g=cout).mean(dim=2)
+    return channel_mean(rearrange(x_BCTHW, "b c t (h p) (w q) -> b (c p q) t h w", p=2, q=2), cout)
 
 
 def channel_to_space_repeat(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
@@ -185,10 +184,9 @@ def channel_mean(x_BCTHW: torch.Tensor, cout: int) -> torch.Tensor:
     return rearrange(x_BCTHW, "b (g k) t h w -> b g k t h w", g=cout).mean(dim=2)
 
 
-def shortcut_ok(cin: int, cout: int, up: bool = False, scale: int = 4) -> bool:
-    """Whether a parameter-free shortcut fits these widths (group sizes must divide evenly)."""
-    a, b = (cin, cout * scale) if up else (cin * scale, cout)
-    return a > 0 and b > 0 and (b % a == 0 if up else a % b == 0)
+def shortcut_ok(cin: int, cout: int, up: bool = False) -> bool:
+    """Whether a 2x parameter-free shortcut fits these widths (its channel groups divide evenly)."""
+    return (4 * cout) % cin == 0 if up else (4 * cin) % cout == 0
 
 
 class SpatialDownsample(nn.Module):

@@ -96,10 +96,7 @@ class Decoder(nn.Module):
                     blocks.append(TemporalUpsample(cin))
         self.blocks = nn.Sequential(*blocks)
         self.norm_out = make_norm(cin, cfg.norm)
-        out = cfg.in_channels * cfg.patch_size ** 3
-        # pointwise by default, see Encoder; head_kernel=3 lifts the rank limit per position
-        self.conv_out = (nn.Conv3d(cin, out, 1) if cfg.head_kernel == 1
-                         else CausalConv3d(cin, out, (1, cfg.head_kernel, cfg.head_kernel)))
+        self.conv_out = nn.Conv3d(cin, cfg.in_channels * cfg.patch_size ** 3, 1)  # pointwise, see Encoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.conv_in(z)

@@ -275,8 +275,9 @@ def collapse_warning(best: float, current: float, step: int) -> str | None:
     (~12-16 dB on simulator clips) and never leave it; seen at lr 2e-3, at width 96 with lr 1e-3,
     with torch.compile and with fewer image batches (BENCHMARKS.md, sessions 12-13). Say so
     instead of letting the rest of the run train a dead net."""
-    hint = ("resume from a checkpoint before it with a lower --set train.optim.lr, or train with "
-            "--set model.norm=rms (slower per step, sturdier)")
+    # resuming would not help: it restarts from the latest (dead) checkpoint with its saved lr
+    hint = ("it will not recover; stop it and start again in a new --out with a lower "
+            "--set train.optim.lr or with --set model.norm=rms (slower per step, sturdier)")
     if current < best - COLLAPSE_DROP_DB:
         return (f"step {step}: held-out PSNR fell from {best:.1f} to {current:.1f} dB, the net has "
                 f"collapsed (a gradient spike); {hint}")
