@@ -16,6 +16,7 @@ import torch.nn as nn
 from einops import rearrange
 
 from ..train.config import OptimConfig, TrainConfig
+from ..train.spike_guard import SpikeGuardConfig
 from ..train.task import Task
 from ..utils import config as cfgutil
 from ..utils.errors import WorldsmithError
@@ -65,10 +66,13 @@ class TokenizerTrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=2000, batch_size=4, optim=OptimConfig(lr=1e-3, warmup_steps=50, grad_clip=0.1),
-        ema_decay=0.995, eval_every=400, cpu_bf16=True, channels_last=True))
+        ema_decay=0.995, eval_every=400, cpu_bf16=True, channels_last=True,
+        spike_guard=SpikeGuardConfig(factor=4.0)))
     """The recipe of the 30-CPU-minute benchmark: small batches of short windows (more steps
     in the same time beat bigger batches on CPU), MSE with a 0.1 gradient clip, bf16 on CPUs
-    that have it natively, conv weights channels-last (oneDNN's layout)."""
+    that have it natively, conv weights channels-last (oneDNN's layout), and the spike guard
+    (a loss 4x its running level rolls the run back 100-200 steps at half the lr: the un-normed
+    tiny nets otherwise fall, after one gradient spike, to the mean-image plateau for good)."""
 
 
 def resolve_config(preset_name: str, config_file: str | None = None, overrides: list[str] | None = None,
@@ -276,8 +280,9 @@ def collapse_warning(best: float, current: float, step: int) -> str | None:
     with torch.compile and with fewer image batches (BENCHMARKS.md, sessions 12-13). Say so
     instead of letting the rest of the run train a dead net."""
     # resuming would not help: it restarts from the latest (dead) checkpoint with its saved lr
-    hint = ("it will not recover; stop it and start again in a new --out with a lower "
-            "--set train.optim.lr or with --set model.norm=rms (slower per step, sturdier)")
+    hint = ("it will not recover; stop it and start again in a new --out with the spike guard on "
+            "(--set train.spike_guard.factor=4, the default), a lower --set train.optim.lr or "
+            "--set model.norm=rms (slower per step, sturdier)")
     if current < best - COLLAPSE_DROP_DB:
         return (f"step {step}: held-out PSNR fell from {best:.1f} to {current:.1f} dB, the net has "
                 f"collapsed (a gradient spike); {hint}")

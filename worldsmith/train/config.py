@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..utils.errors import WorldsmithError
+from .spike_guard import SpikeGuardConfig
 
 
 @dataclass
@@ -62,8 +63,13 @@ class TrainConfig:
     call `unwrap(model).loss`) run eagerly as before. Opt-in: at one CPU thread its bf16
     kernels trained the tiny tokenizer far worse than eager (BENCHMARKS.md, session 12)."""
 
+    spike_guard: SpikeGuardConfig = field(default_factory=SpikeGuardConfig)
+    """Roll back to an in-memory snapshot and lower the lr after a training-loss spike
+    (`train.spike_guard.factor`, 0 = off; see worldsmith/train/spike_guard.py)."""
+
     def validate(self) -> "TrainConfig":
         """Raise WorldsmithError naming the first bad field."""
+        self.spike_guard.validate()
         for name in ("steps", "batch_size", "grad_accum", "log_every"):
             if getattr(self, name) < 1:
                 raise WorldsmithError(f"train.{name}={getattr(self, name)}: must be >= 1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from typing import Any, Callable, Iterator
@@ -26,6 +27,7 @@ from ..utils.progress import progress
 from .config import TrainConfig
 from .state import (EMA, latest_checkpoint, load_training_state, rng_state, seed_everything,
                     set_rng_state, warmup_cosine, write_checkpoint)
+from .spike_guard import SpikeGuard
 from .task import Task
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio))
         self.step, self.consumed, self.elapsed = 0, 0, 0.0
+        self.guard = SpikeGuard(cfg.spike_guard)
         ckpt = latest_checkpoint(self.out_dir)
         if ckpt is not None:
             self._resume(ckpt)
@@ -118,6 +121,7 @@ class Trainer:
         self.sched.load_state_dict(st["scheduler"])
         self.step, self.consumed, self.elapsed = int(st["step"]), int(st["consumed"]), float(st["elapsed"])
         self.task.load_state_dict(st.get("task") or {})
+        self.guard.load_state_dict(st.get("spike_guard") or {})
         self._data_state = st.get("data")
         self._rng = st["rng"]
         self._trim_metrics()
@@ -156,6 +160,7 @@ class Trainer:
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.4f}")
             self._log(logs)
+            self._guard(logs)
             self._periodic(batch)
             out_of_time = cfg.max_minutes > 0 and self.elapsed >= 60 * cfg.max_minutes
             if (stop_at is not None and self.step >= stop_at) or out_of_time:
@@ -194,6 +199,32 @@ class Trainer:
         totals["lr"] = self.sched.get_last_lr()[0]
         self.history.append({"step": self.step + 1, **totals})
         return batch, totals
+
+    def _guard(self, logs: dict) -> None:
+        """Spike guard: snapshot while healthy, roll back after a loss spike (all ranks agree)."""
+        g = self.guard
+        if not g.on:
+            return
+        spike = g.observe(logs["loss"], self.step)
+        if self.world > 1:  # one rank's spike rolls every rank back (their snapshots are identical)
+            flag = torch.tensor([float(spike)], device=self.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            spike = bool(flag.item())
+        if spike:
+            ratio = math.exp(g.fast - g.slow) if g.fast is not None else float("inf")
+            done = g.rollback(self.step, self)
+            if done is None:
+                log.warning("step %d: training loss spiked (%.3g) and the spike guard cannot roll back "
+                            "(no snapshot yet, or %d rollbacks already)", self.step, logs["loss"], g.rollbacks)
+                g.fast, g.quiet_until = None, self.step + g.cfg.every  # say it once, not every step
+                return
+            log.warning("step %d: training loss spiked to %.3g, %.1fx its running level; rolled back to "
+                        "the snapshot of step %d and scaled the learning rate by %g (%d rollback(s) so far)",
+                        self.step, logs["loss"], ratio,
+                        done["to_step"], g.cfg.lr_factor, done["rollbacks"])
+            self._write_metrics({"step": self.step, "time_s": round(self.elapsed, 1), "rollback": done})
+        elif self.step % g.cfg.every == 0 and g.healthy(self.step):
+            g.snapshot(self.step, self)
 
     def _periodic(self, batch: Any) -> None:
         cfg, s = self.cfg, self.step
@@ -265,7 +296,7 @@ class Trainer:
         state = {"model": self.model.state_dict(), "ema": self.ema.state_dict() if self.ema else None,
                  "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                  "step": self.step, "consumed": self.consumed, "elapsed": self.elapsed, "rng": rng_state(),
-                 "task": self.task.state_dict()}
+                 "task": self.task.state_dict(), "spike_guard": self.guard.state_dict()}
         if hasattr(self.data, "state_dict"):
             state["data"] = self.data.state_dict()
         return state
