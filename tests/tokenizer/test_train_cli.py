@@ -137,7 +137,9 @@ def test_cli_bad_inputs(clips, tmp_path, capsys):
     assert "num_frames" in capsys.readouterr().err
     assert main(["tokenizer", "train", "--data", clips, "--set", "model.nope=1", "--dry-run"]) == 2
     assert main(["tokenizer", "train", "--data", clips, "--set", "train.batch_size=3", "--dry-run"]) == 0
-    assert json.loads(capsys.readouterr().out)["train"]["batch_size"] == 3
+    resolved = json.loads(capsys.readouterr().out)["train"]
+    assert resolved["batch_size"] == 3
+    assert resolved["spike_guard"]["factor"] == 4.0  # tokenizer training rolls back after a loss spike
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video")
     assert main(["tokenizer", "encode", str(bad), "--model", str(tmp_path), "--out", "z.safetensors"]) == 2
@@ -183,4 +185,4 @@ def test_a_collapsed_run_is_reported(clips, caplog):
         task._best_psnr = good + 10  # as if it had reconstructed far better before
         with caplog.at_level("WARNING"):
             task.evaluate(model, 6)
-    assert "collapsed" in caplog.text and "train.optim.lr" in caplog.text
+    assert "collapsed" in caplog.text and "train.optim.lr" in caplog.text and "spike_guard" in caplog.text

@@ -13,44 +13,61 @@ from worldsmith.utils.errors import WorldsmithError
 from .test_trainer import Regress
 
 POISON = range(300, 310)  # steps whose targets are 50x off: the loss jumps ~2500x
+POISON2 = range(370, 380)  # a second spike, after the quiet period that follows the first rollback
 
 
 class Poisoned(Regress):
     """Regression whose targets go wrong for a few steps; records the weights each step sees."""
 
-    def __init__(self):
+    def __init__(self, poison2=()):
         super().__init__()
-        self.seen = {}
+        self.seen, self.poison2 = {}, poison2
 
     def loss(self, model, batch, step):
         self.seen[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        y = batch["y"] * (50.0 if step in POISON else 1.0)
+        y = batch["y"] * (50.0 if step in POISON or step in self.poison2 else 1.0)
         err = (model(batch["x"]) - y).pow(2).mean()
         return err, {}
 
 
-def _cfg(factor):
+def _cfg(factor, recover=0):
     return TrainConfig(steps=400, batch_size=8, ema_decay=0.9, log_every=1, eval_every=0, ckpt_every=0,
                        sample_every=0, tensorboard=False, device="cpu",
                        optim=OptimConfig(lr=1e-2, warmup_steps=10, min_lr_ratio=1.0, grad_clip=0),
-                       spike_guard=SpikeGuardConfig(factor=factor, every=50, warmup=100))
+                       spike_guard=SpikeGuardConfig(factor=factor, every=50, warmup=100, lr_recover_steps=recover))
 
 
-def test_a_loss_spike_rolls_back_to_the_older_snapshot_and_halves_the_lr(tmp_path):
-    task = Poisoned()
+def test_a_loss_spike_rolls_back_to_the_older_snapshot_then_a_second_one_halves_the_lr(tmp_path):
+    task = Poisoned(poison2=POISON2)
     t = Trainer(task, _cfg(4.0), tmp_path)
     t.fit()
     events = [json.loads(l) for l in open(tmp_path / "metrics.jsonl") if "rollback" in l]
-    assert len(events) == 1, events
-    rb = events[0]
-    step = rb["step"]
+    assert len(events) == 2, events
+    first, second = events
+    step = first["step"]
     assert POISON.start < step < POISON.stop  # caught within the poisoned steps
-    # snapshots at 250 and 300: the older one is restored (the newer may hold the start of a spike)
-    assert rb["rollback"] == {"to_step": 250, "lr_scale": 0.5, "rollbacks": 1}
+    # snapshots at 250 and 300: the older one is restored (the newer may hold the start of a spike);
+    # the first rollback keeps the learning rate
+    assert first["rollback"] == {"to_step": 250, "lr_scale": 1.0, "rollbacks": 1}
     for k, v in task.seen[250].items():  # the step after the rollback trains from step 250's weights
         assert torch.equal(task.seen[step][k], v), k
+    # no snapshot during the quiet period after it (50 steps): the second spike goes back to 250 too
+    assert POISON2.start < second["step"] < POISON2.stop
+    assert second["rollback"] == {"to_step": 250, "lr_scale": 0.5, "rollbacks": 2}
     assert t.opt.param_groups[0]["lr"] == pytest.approx(0.5e-2)
-    assert t.guard.state_dict()["rollbacks"] == 1
+    assert t.guard.state_dict()["rollbacks"] == 2
+
+
+def test_a_scaled_learning_rate_recovers_to_the_schedule(tmp_path):
+    task = Poisoned(poison2=POISON2)
+    t = Trainer(task, _cfg(4.0, recover=20), tmp_path)
+    t.fit()
+    events = [json.loads(l) for l in open(tmp_path / "metrics.jsonl") if "rollback" in l]
+    at = events[1]["step"]
+    assert events[1]["rollback"]["lr_scale"] == 0.5
+    lrs = {json.loads(l)["step"]: json.loads(l)["lr"] for l in open(tmp_path / "metrics.jsonl") if '"lr"' in l}
+    assert lrs[at + 10] == pytest.approx(0.75e-2) and lrs[at + 25] == pytest.approx(1e-2)
+    assert t.guard.lr_mult(at + 10) == pytest.approx(0.75)
 
 
 def test_without_the_guard_the_spike_is_trained_on(tmp_path):
@@ -78,5 +95,14 @@ def test_detection_nan_and_config_checks():
     assert g2.observe(float("nan"), 20) and g2.observe(float("inf"), 21)
     with pytest.raises(WorldsmithError, match="spike_guard.factor"):
         TrainConfig(spike_guard=SpikeGuardConfig(factor=0.5)).validate()
+    with pytest.raises(WorldsmithError, match="spike_guard.lr_recover_steps"):
+        TrainConfig(spike_guard=SpikeGuardConfig(factor=4, lr_recover_steps=-1)).validate()
     with pytest.raises(WorldsmithError, match="spike_guard.lr_factor"):
         TrainConfig(spike_guard=SpikeGuardConfig(factor=4, lr_factor=0)).validate()
+
+
+def test_a_lasting_change_in_the_loss_costs_one_rollback_not_a_string(tmp_path):
+    task = Poisoned(poison2=range(310, 400))  # the targets stay 50x off from step 300 to the end
+    Trainer(task, _cfg(4.0), tmp_path).fit()
+    events = [json.loads(l) for l in open(tmp_path / "metrics.jsonl") if "rollback" in l]
+    assert len(events) == 1 and events[0]["rollback"]["lr_scale"] == 1.0

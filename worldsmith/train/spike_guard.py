@@ -5,11 +5,15 @@ gradient: the training loss rises 10-30x, the net falls to the mean-image platea
 leaves it (BENCHMARKS.md, tokenizers, sessions 12-13). The guard keeps two in-memory
 snapshots of the model, EMA and optimiser (taken every `every` steps while the loss is at
 its running level), watches a fast average of log(loss) against a slow one, and when the fast
-one rises `factor` times above the slow one it restores the older snapshot and scales the
-learning rate by `lr_factor` for the rest of the run. The step counter and the data stream
+one rises `factor` times above the slow one it restores the older snapshot. The first
+rollback only rewinds (the batches that follow differ from the ones that led to the spike);
+each further one also scales the learning rate by `lr_factor`, and the scale then returns
+linearly to 1 over `lr_recover_steps` (the tiny tokenizers spike in an early phase, ~1000
+steps in, and a halved lr for the rest of a 30-minute run cost 0.4 dB; BENCHMARKS.md, session 14). The step counter and the data stream
 go on (the batches in between are skipped, not replayed). For `every` steps after a rollback
-the guard only re-learns the loss level (no detection, no snapshot), so a lasting change
-in the data's difficulty costs one rollback, not a string of them.
+the guard only watches (no detection, no snapshot) and then takes the loss level it sees as
+its new reference, so a lasting change in the data's difficulty costs one rollback, not a
+string of them.
 
 Snapshots live in memory only: after a resume there is none until `every` steps later.
 """
@@ -36,7 +40,9 @@ class SpikeGuardConfig:
     every: int = 100
     """Steps between in-memory snapshots (two are kept; the older one is restored)."""
     lr_factor: float = 0.5
-    """Learning-rate scale applied at each rollback (compounds)."""
+    """Learning-rate scale applied at each rollback after the first (compounds)."""
+    lr_recover_steps: int = 2000
+    """Steps over which that scale returns linearly to 1 (0 = it stays for the rest of the run)."""
     max_rollbacks: int = 5
     """After this many rollbacks the guard only warns."""
     warmup: int = 200
@@ -51,6 +57,8 @@ class SpikeGuardConfig:
             raise WorldsmithError(f"train.spike_guard.every={self.every}: must be >= 1")
         if not 0 < self.lr_factor <= 1:
             raise WorldsmithError(f"train.spike_guard.lr_factor={self.lr_factor}: expected 0 < f <= 1")
+        if self.lr_recover_steps < 0:
+            raise WorldsmithError(f"train.spike_guard.lr_recover_steps={self.lr_recover_steps}: must be >= 0")
         return self
 
 
@@ -65,6 +73,8 @@ class SpikeGuard:
         self.fast = self.slow = None  # EMAs of log(loss)
         self.rollbacks = 0
         self.quiet_until = 0  # no detection or snapshot before this step (after a rollback)
+        self.adopt = False  # take the level at the end of the quiet period as the new reference
+        self.scale, self.scaled_at = 1.0, 0  # lr scale of the last scaled rollback, and its step
         self.snapshots: list[tuple[int, dict]] = []  # (step, state), oldest first
 
     @property
@@ -82,6 +92,8 @@ class SpikeGuard:
             return False
         self.fast = FAST * self.fast + (1 - FAST) * x
         self.slow = SLOW * self.slow + (1 - SLOW) * x
+        if self.adopt and not quiet:  # first step after a rollback's quiet period: its level is the reference
+            self.slow, self.adopt = self.fast, False
         return not quiet and self.fast - self.slow > math.log(self.cfg.factor)
 
     def healthy(self, step: int) -> bool:
@@ -105,23 +117,33 @@ class SpikeGuard:
         if trainer.ema is not None and state["ema"] is not None:
             trainer.ema.load_state_dict(state["ema"])
         trainer.opt.load_state_dict(state["optimizer"])
-        sched = trainer.sched
-        sched.base_lrs = [lr * self.cfg.lr_factor for lr in sched.base_lrs]
-        for group, lr in zip(trainer.opt.param_groups, sched.base_lrs):
-            group["lr"] = lr * sched.lr_lambdas[0](sched.last_epoch)
+        if self.rollbacks:  # the first rollback only rewinds
+            self.scale, self.scaled_at = self.lr_mult(step) * self.cfg.lr_factor, step
         self.rollbacks += 1
         self.snapshots = self.snapshots[:1]  # the newer one may already hold the start of the spike
-        self.fast = self.slow = None  # re-learn the level from the restored net's losses
-        self.quiet_until = step + self.cfg.every
-        return {"to_step": to_step, "lr_scale": self.cfg.lr_factor ** self.rollbacks, "rollbacks": self.rollbacks}
+        self.fast = self.slow  # measure the restored net from the level before the spike ...
+        self.quiet_until, self.adopt = step + self.cfg.every, True  # ... and re-take it after a quiet period
+        return {"to_step": to_step, "lr_scale": round(self.lr_mult(step), 6), "rollbacks": self.rollbacks}
+
+    def lr_mult(self, step: int) -> float:
+        """The learning-rate multiplier at `step` (1 unless a scaled rollback is recovering)."""
+        if self.scale >= 1:
+            return 1.0
+        n = self.cfg.lr_recover_steps
+        if n == 0:
+            return self.scale
+        return self.scale + (1 - self.scale) * min(1.0, (step - self.scaled_at) / n)
 
     def state_dict(self) -> dict:
-        return {"fast": self.fast, "slow": self.slow, "rollbacks": self.rollbacks, "quiet_until": self.quiet_until}
+        return {"fast": self.fast, "slow": self.slow, "rollbacks": self.rollbacks, "quiet_until": self.quiet_until,
+                "adopt": self.adopt, "scale": self.scale, "scaled_at": self.scaled_at}
 
     def load_state_dict(self, state: dict) -> None:
         self.fast, self.slow = state.get("fast"), state.get("slow")
         self.rollbacks = int(state.get("rollbacks", 0))
         self.quiet_until = int(state.get("quiet_until", 0))
+        self.adopt = bool(state.get("adopt", False))
+        self.scale, self.scaled_at = float(state.get("scale", 1.0)), int(state.get("scaled_at", 0))
 
 
 def _cpu_copy(obj):

@@ -194,9 +194,13 @@ class Trainer:
                 [p for p in self.model.parameters() if p.requires_grad], cfg.optim.grad_clip))
         self.opt.step()
         self.sched.step()
+        mult = self.guard.lr_mult(self.step + 1)  # < 1 while recovering from a spike (spike_guard.py)
+        if mult != 1.0:
+            for group in self.opt.param_groups:
+                group["lr"] *= mult
         if self.ema is not None:
             self.ema.update(self.model)
-        totals["lr"] = self.sched.get_last_lr()[0]
+        totals["lr"] = self.opt.param_groups[0]["lr"]
         self.history.append({"step": self.step + 1, **totals})
         return batch, totals
 
@@ -216,12 +220,11 @@ class Trainer:
             if done is None:
                 log.warning("step %d: training loss spiked (%.3g) and the spike guard cannot roll back "
                             "(no snapshot yet, or %d rollbacks already)", self.step, logs["loss"], g.rollbacks)
-                g.fast, g.quiet_until = None, self.step + g.cfg.every  # say it once, not every step
+                g.quiet_until, g.adopt = self.step + g.cfg.every, True  # say it once, not every step
                 return
             log.warning("step %d: training loss spiked to %.3g, %.1fx its running level; rolled back to "
-                        "the snapshot of step %d and scaled the learning rate by %g (%d rollback(s) so far)",
-                        self.step, logs["loss"], ratio,
-                        done["to_step"], g.cfg.lr_factor, done["rollbacks"])
+                        "the snapshot of step %d, learning rate now x%g (%d rollback(s) so far)",
+                        self.step, logs["loss"], ratio, done["to_step"], done["lr_scale"], done["rollbacks"])
             self._write_metrics({"step": self.step, "time_s": round(self.elapsed, 1), "rollback": done})
         elif self.step % g.cfg.every == 0 and g.healthy(self.step):
             g.snapshot(self.step, self)
