@@ -12,7 +12,7 @@ from worldsmith.utils.errors import WorldsmithError
 
 from .test_trainer import Regress
 
-POISON = range(300, 310)  # steps whose targets are 50x off: the loss jumps ~2500x
+POISON = range(300, 304)  # steps whose targets are 50x off: the loss jumps ~2500x
 POISON2 = range(370, 380)  # a second spike, after the quiet period that follows the first rollback
 
 
@@ -51,7 +51,7 @@ def test_a_loss_spike_rolls_back_to_the_older_snapshot_then_a_second_one_halves_
     assert first["rollback"] == {"to_step": 250, "lr_scale": 1.0, "rollbacks": 1}
     for k, v in task.seen[250].items():  # the step after the rollback trains from step 250's weights
         assert torch.equal(task.seen[step][k], v), k
-    # no snapshot during the quiet period after it (50 steps): the second spike goes back to 250 too
+    # no snapshot for 50 steps after it: the second spike goes back to 250 too
     assert POISON2.start < second["step"] < POISON2.stop
     assert second["rollback"] == {"to_step": 250, "lr_scale": 0.5, "rollbacks": 2}
     assert t.opt.param_groups[0]["lr"] == pytest.approx(0.5e-2)
@@ -102,7 +102,7 @@ def test_detection_nan_and_config_checks():
 
 
 def test_a_lasting_change_in_the_loss_costs_one_rollback_not_a_string(tmp_path):
-    task = Poisoned(poison2=range(310, 400))  # the targets stay 50x off from step 300 to the end
+    task = Poisoned(poison2=range(304, 400))  # the targets stay 50x off from step 300 to the end
     Trainer(task, _cfg(4.0), tmp_path).fit()
     events = [json.loads(l) for l in open(tmp_path / "metrics.jsonl") if "rollback" in l]
     assert len(events) == 1 and events[0]["rollback"]["lr_scale"] == 1.0

@@ -10,10 +10,10 @@ rollback only rewinds (the batches that follow differ from the ones that led to 
 each further one also scales the learning rate by `lr_factor`, and the scale then returns
 linearly to 1 over `lr_recover_steps` (the tiny tokenizers spike in an early phase, ~1000
 steps in, and a halved lr for the rest of a 30-minute run cost 0.4 dB; BENCHMARKS.md, session 14). The step counter and the data stream
-go on (the batches in between are skipped, not replayed). For `every` steps after a rollback
-the guard only watches (no detection, no snapshot) and then takes the loss level it sees as
-its new reference, so a lasting change in the data's difficulty costs one rollback, not a
-string of them.
+go on (the batches in between are skipped, not replayed). No snapshot is taken for `every`
+steps after a rollback. If the restored net's loss over its first `CHECK` steps is still
+`factor` times the level before the spike, the data changed, not the net: the guard takes
+that level as its new reference instead of rolling back again and again.
 
 Snapshots live in memory only: after a resume there is none until `every` steps later.
 """
@@ -63,6 +63,7 @@ class SpikeGuardConfig:
 
 
 FAST, SLOW = 0.9, 0.99  # EMA decays of log(loss): ~10 and ~100 steps
+CHECK = 10  # steps after a rollback whose median loss tells a changed data stream from a spike
 
 
 class SpikeGuard:
@@ -72,8 +73,8 @@ class SpikeGuard:
         self.cfg = cfg
         self.fast = self.slow = None  # EMAs of log(loss)
         self.rollbacks = 0
-        self.quiet_until = 0  # no detection or snapshot before this step (after a rollback)
-        self.adopt = False  # take the level at the end of the quiet period as the new reference
+        self.quiet_until = 0  # no snapshot before this step (after a rollback)
+        self.check: list[float] | None = None  # log-losses of the restored net's first CHECK steps
         self.scale, self.scaled_at = 1.0, 0  # lr scale of the last scaled rollback, and its step
         self.snapshots: list[tuple[int, dict]] = []  # (step, state), oldest first
 
@@ -83,17 +84,25 @@ class SpikeGuard:
 
     def observe(self, loss: float, step: int) -> bool:
         """Update the averages with this step's loss; True when a spike is detected."""
-        quiet = step <= max(self.cfg.warmup, self.quiet_until)
+        quiet = step <= self.cfg.warmup or self.check is not None
         if not math.isfinite(loss) or loss <= 0:  # nan/inf (or a degenerate loss)
             return not quiet and self.slow is not None
         x = math.log(loss)
         if self.fast is None:
             self.fast = self.slow = x
             return False
+        if self.check is not None:  # just rolled back: is the restored net's loss back at the old level?
+            self.check.append(x)
+            if len(self.check) == CHECK:
+                level = sorted(self.check)[CHECK // 2]
+                if level - self.slow > math.log(self.cfg.factor):  # no: the data changed, adopt its level
+                    log.info("spike guard: the loss stays %.1fx higher after the rollback; taking that as its "
+                             "new level", math.exp(level - self.slow))
+                    self.fast = self.slow = level
+                self.check = None
+            return False
         self.fast = FAST * self.fast + (1 - FAST) * x
         self.slow = SLOW * self.slow + (1 - SLOW) * x
-        if self.adopt and not quiet:  # first step after a rollback's quiet period: its level is the reference
-            self.slow, self.adopt = self.fast, False
         return not quiet and self.fast - self.slow > math.log(self.cfg.factor)
 
     def healthy(self, step: int) -> bool:
@@ -121,8 +130,8 @@ class SpikeGuard:
             self.scale, self.scaled_at = self.lr_mult(step) * self.cfg.lr_factor, step
         self.rollbacks += 1
         self.snapshots = self.snapshots[:1]  # the newer one may already hold the start of the spike
-        self.fast = self.slow  # measure the restored net from the level before the spike ...
-        self.quiet_until, self.adopt = step + self.cfg.every, True  # ... and re-take it after a quiet period
+        self.fast = self.slow  # measure the restored net against the level before the spike
+        self.quiet_until, self.check = step + self.cfg.every, []
         return {"to_step": to_step, "lr_scale": round(self.lr_mult(step), 6), "rollbacks": self.rollbacks}
 
     def lr_mult(self, step: int) -> float:
@@ -136,13 +145,13 @@ class SpikeGuard:
 
     def state_dict(self) -> dict:
         return {"fast": self.fast, "slow": self.slow, "rollbacks": self.rollbacks, "quiet_until": self.quiet_until,
-                "adopt": self.adopt, "scale": self.scale, "scaled_at": self.scaled_at}
+                "check": self.check, "scale": self.scale, "scaled_at": self.scaled_at}
 
     def load_state_dict(self, state: dict) -> None:
         self.fast, self.slow = state.get("fast"), state.get("slow")
         self.rollbacks = int(state.get("rollbacks", 0))
         self.quiet_until = int(state.get("quiet_until", 0))
-        self.adopt = bool(state.get("adopt", False))
+        self.check = state.get("check")
         self.scale, self.scaled_at = float(state.get("scale", 1.0)), int(state.get("scaled_at", 0))
 
 

@@ -220,7 +220,7 @@ class Trainer:
             if done is None:
                 log.warning("step %d: training loss spiked (%.3g) and the spike guard cannot roll back "
                             "(no snapshot yet, or %d rollbacks already)", self.step, logs["loss"], g.rollbacks)
-                g.quiet_until, g.adopt = self.step + g.cfg.every, True  # say it once, not every step
+                g.fast = g.slow  # say it once, not every step
                 return
             log.warning("step %d: training loss spiked to %.3g, %.1fx its running level; rolled back to "
                         "the snapshot of step %d, learning rate now x%g (%d rollback(s) so far)",
