@@ -50,8 +50,10 @@ class TokenizerConfig:
     """Parameter-free residual shortcuts around the spatial down/upsamplings and the latent
     projections (space-to-channel + channel averaging, channel repeat + channel-to-space), as in
     DC-AE (Chen et al. 2024): the convolutions there learn a residual. Each shortcut is used where
-    the widths divide evenly (not under a 6-code FSQ latent, for instance). Opt-in: faster learning,
-    but the un-normed tiny nets collapsed more often with it (BENCHMARKS.md, session 13)."""
+    the widths divide evenly (not under a 6-code FSQ latent, for instance). On in the tiny presets
+    (trained with the spike guard: without it the un-normed tiny nets collapsed more often with
+    shortcuts; BENCHMARKS.md, sessions 13-14); off by default here, so checkpoints written before
+    the field existed load unchanged."""
 
     def validate(self) -> "TokenizerConfig":
         """Raise WorldsmithError naming the field if the config cannot be built."""
@@ -122,10 +124,12 @@ def preset(name: str) -> TokenizerConfig:
     # tiny nets train several dB further in the same CPU time without block norms (and each
     # step is ~25% cheaper); at lr 2e-3 the 4x8x8 ones then stall, at the default 1e-3 they train
     norm = "none" if size == "tiny" else "rms"
-    # DC-AE residual shortcuts (model.shortcuts) stay opt-in: +1 dB held-out PSNR at equal steps for
-    # cv4x8x8-tiny on CPU, but 2 of 3 full runs of the un-normed net collapsed (BENCHMARKS.md, session 13)
+    # DC-AE residual shortcuts on the tiny presets: +0.3 dB on the held-out clips after 30 CPU-minutes for
+    # cv4x8x8-tiny, +0.5 dB for cv4x4x4-tiny in 5, neutral for dv4x8x8-tiny. Without the trainer's spike
+    # guard 2 of 3 such full runs collapsed; with it a replay of one that did ends level with the one that
+    # did not (BENCHMARKS.md, sessions 13-14). Not measured on small/base: opt-in there.
     return TokenizerConfig(kind=kind, temporal_compression=t, spatial_compression=h,
-                           fsq_levels=levels, norm=norm, **_WIDTHS[size]).validate()
+                           fsq_levels=levels, norm=norm, shortcuts=size == "tiny", **_WIDTHS[size]).validate()
 
 
 def preset_names() -> list[str]:
