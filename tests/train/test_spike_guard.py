@@ -106,3 +106,12 @@ def test_a_lasting_change_in_the_loss_costs_one_rollback_not_a_string(tmp_path):
     Trainer(task, _cfg(4.0), tmp_path).fit()
     events = [json.loads(l) for l in open(tmp_path / "metrics.jsonl") if "rollback" in l]
     assert len(events) == 1 and events[0]["rollback"]["lr_scale"] == 1.0
+
+
+def test_without_a_snapshot_the_spike_is_reported_once(tmp_path, caplog):
+    task = Poisoned(poison2=range(304, 400))  # a lasting jump before any snapshot can help
+    cfg = _cfg(4.0)
+    cfg.spike_guard.every = 1000  # no snapshot is ever taken
+    with caplog.at_level("WARNING"):
+        Trainer(task, cfg, tmp_path).fit()
+    assert caplog.text.count("cannot roll back") == 1

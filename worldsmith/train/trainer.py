@@ -218,9 +218,11 @@ class Trainer:
             ratio = math.exp(g.fast - g.slow) if g.fast is not None else float("inf")
             done = g.rollback(self.step, self)
             if done is None:
-                log.warning("step %d: training loss spiked (%.3g) and the spike guard cannot roll back "
-                            "(no snapshot yet, or %d rollbacks already)", self.step, logs["loss"], g.rollbacks)
-                g.fast = g.slow  # say it once, not every step
+                why = (f"all {g.rollbacks} rollbacks used" if g.rollbacks >= g.cfg.max_rollbacks
+                       else "no snapshot yet")
+                log.warning("step %d: training loss spiked (%.3g) and the spike guard cannot roll back (%s)",
+                            self.step, logs["loss"], why)
+                g.check = []  # as after a rollback: a level that stays high becomes the reference (said once)
                 return
             log.warning("step %d: training loss spiked to %.3g, %.1fx its running level; rolled back to "
                         "the snapshot of step %d, learning rate now x%g (%d rollback(s) so far)",
