@@ -31,6 +31,11 @@ def test_every_preset_shapes_on_meta(name):
     assert y.shape == x.shape
 
 
+def test_shortcuts_are_on_in_the_tiny_presets_only():
+    assert preset("cv4x8x8-tiny").shortcuts and preset("dv4x4x4-tiny").shortcuts
+    assert not preset("cv4x8x8-small").shortcuts and not preset("cv4x8x8-base").shortcuts
+
+
 def test_cosmos_example_shapes():
     # TOK README: 1x3x9x512x512 -> CV4x8x8 latent 1x16x3x64x64, DV4x8x8 indices 1x3x64x64
     assert preset("cv4x8x8-base").latent_shape(9, 512, 512) == (16, 3, 64, 64)

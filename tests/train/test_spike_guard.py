@@ -95,6 +95,8 @@ def test_detection_nan_and_config_checks():
     assert g2.observe(float("nan"), 20) and g2.observe(float("inf"), 21)
     with pytest.raises(WorldsmithError, match="spike_guard.factor"):
         TrainConfig(spike_guard=SpikeGuardConfig(factor=0.5)).validate()
+    with pytest.raises(WorldsmithError, match="spike_guard.max_rollbacks"):
+        TrainConfig(spike_guard=SpikeGuardConfig(factor=4, max_rollbacks=-1)).validate()
     with pytest.raises(WorldsmithError, match="spike_guard.lr_recover_steps"):
         TrainConfig(spike_guard=SpikeGuardConfig(factor=4, lr_recover_steps=-1)).validate()
     with pytest.raises(WorldsmithError, match="spike_guard.lr_factor"):
@@ -115,3 +117,17 @@ def test_without_a_snapshot_the_spike_is_reported_once(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         Trainer(task, cfg, tmp_path).fit()
     assert caplog.text.count("cannot roll back") == 1
+
+
+def test_the_guard_state_survives_a_resume(tmp_path):
+    """Killed while the lr recovers from a scaled rollback: the resumed run keeps the same lr."""
+    straight = Trainer(Poisoned(poison2=POISON2), _cfg(4.0, recover=100), tmp_path / "a")
+    straight.fit()
+    first = Trainer(Poisoned(poison2=POISON2), _cfg(4.0, recover=100), tmp_path / "b")
+    first.fit(stop_at=390)
+    second = Trainer(Poisoned(poison2=POISON2), _cfg(4.0, recover=100), tmp_path / "b")
+    second.fit()
+    assert second.guard.state_dict()["rollbacks"] == 2 and second.guard.scale == 0.5
+    lrs = [h["lr"] for h in second.history]
+    assert lrs == pytest.approx([h["lr"] for h in straight.history][390:])
+    assert 0.5e-2 < lrs[0] < 1e-2  # still recovering at the resume

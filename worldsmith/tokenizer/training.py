@@ -71,8 +71,9 @@ class TokenizerTrainConfig:
     """The recipe of the 30-CPU-minute benchmark: small batches of short windows (more steps
     in the same time beat bigger batches on CPU), MSE with a 0.1 gradient clip, bf16 on CPUs
     that have it natively, conv weights channels-last (oneDNN's layout), and the spike guard
-    (a loss 4x its running level rolls the run back 100-200 steps at half the lr: the un-normed
-    tiny nets otherwise fall, after one gradient spike, to the mean-image plateau for good)."""
+    (a loss 4x its running level rolls the run back 100-200 steps; from the second rollback on
+    the lr is halved and climbs back: the un-normed tiny nets otherwise fall, after one gradient
+    spike, to the mean-image plateau for good)."""
 
 
 def resolve_config(preset_name: str, config_file: str | None = None, overrides: list[str] | None = None,

@@ -8,14 +8,17 @@ its running level), watches a fast average of log(loss) against a slow one, and 
 one rises `factor` times above the slow one it restores the older snapshot. The first
 rollback only rewinds (the batches that follow differ from the ones that led to the spike);
 each further one also scales the learning rate by `lr_factor`, and the scale then returns
-linearly to 1 over `lr_recover_steps` (the tiny tokenizers spike in an early phase, ~1000
-steps in, and a halved lr for the rest of a 30-minute run cost 0.4 dB; BENCHMARKS.md, session 14). The step counter and the data stream
-go on (the batches in between are skipped, not replayed). No snapshot is taken for `every`
-steps after a rollback. If the restored net's loss over its first `CHECK` steps is still
-`factor` times the level before the spike, the data changed, not the net: the guard takes
-that level as its new reference instead of rolling back again and again.
+linearly to 1 over `lr_recover_steps` (the tiny tokenizers spike again when the lr is back
+at its peak, and a halved lr for the rest of a 30-minute run cost 0.3-0.4 dB; BENCHMARKS.md,
+session 14). The step counter and the data stream go on (the batches in between are skipped,
+not replayed). No snapshot is taken for `every` steps after a rollback. If the restored net's
+median loss over its first `CHECK` steps is still `factor` times the level before the spike,
+the data changed, not the net: the guard takes that level as its new reference instead of
+rolling back again and again.
 
 Snapshots live in memory only: after a resume there is none until `every` steps later.
+They hold the trainer's model, EMA and optimiser, not a task's own extra state (the optional
+GAN discriminator of tokenizer training is not rolled back).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ class SpikeGuardConfig:
     """`train.spike_guard.*`: automatic rollback after a training-loss spike (factor 0 = off)."""
 
     factor: float = 0.0
-    """Roll back when the ~20-step average loss exceeds this multiple of the ~200-step average
-    (e.g. 4 = 6 dB of PSNR for an MSE loss); 0 = off."""
+    """Roll back when the ~10-step average of the loss (geometric) exceeds this multiple of the
+    ~100-step one (e.g. 4 = 6 dB of PSNR for an MSE loss); 0 = off."""
     every: int = 100
     """Steps between in-memory snapshots (two are kept; the older one is restored)."""
     lr_factor: float = 0.5
@@ -57,8 +60,9 @@ class SpikeGuardConfig:
             raise WorldsmithError(f"train.spike_guard.every={self.every}: must be >= 1")
         if not 0 < self.lr_factor <= 1:
             raise WorldsmithError(f"train.spike_guard.lr_factor={self.lr_factor}: expected 0 < f <= 1")
-        if self.lr_recover_steps < 0:
-            raise WorldsmithError(f"train.spike_guard.lr_recover_steps={self.lr_recover_steps}: must be >= 0")
+        for name in ("lr_recover_steps", "max_rollbacks", "warmup"):
+            if getattr(self, name) < 0:
+                raise WorldsmithError(f"train.spike_guard.{name}={getattr(self, name)}: must be >= 0")
         return self
 
 

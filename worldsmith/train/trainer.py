@@ -210,10 +210,11 @@ class Trainer:
         if not g.on:
             return
         spike = g.observe(logs["loss"], self.step)
-        if self.world > 1:  # one rank's spike rolls every rank back (their snapshots are identical)
-            flag = torch.tensor([float(spike)], device=self.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            spike = bool(flag.item())
+        snap = self.step % g.cfg.every == 0 and g.healthy(self.step)
+        if self.world > 1:  # ranks agree, so their snapshots and rollbacks stay identical
+            flags = torch.tensor([float(spike), float(not snap)], device=self.device)
+            torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+            spike, snap = bool(flags[0].item()), not bool(flags[1].item())
         if spike:
             ratio = math.exp(g.fast - g.slow) if g.fast is not None else float("inf")
             done = g.rollback(self.step, self)
@@ -228,7 +229,7 @@ class Trainer:
                         "the snapshot of step %d, learning rate now x%g (%d rollback(s) so far)",
                         self.step, logs["loss"], ratio, done["to_step"], done["lr_scale"], done["rollbacks"])
             self._write_metrics({"step": self.step, "time_s": round(self.elapsed, 1), "rollback": done})
-        elif self.step % g.cfg.every == 0 and g.healthy(self.step):
+        elif snap:
             g.snapshot(self.step, self)
 
     def _periodic(self, batch: Any) -> None:
