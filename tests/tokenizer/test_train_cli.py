@@ -96,6 +96,46 @@ def test_eval_takes_every_clip_by_default_and_an_even_spread_when_capped(clips, 
         evaluate(str(tmp_path / "m"), clips, split="train", frames=0, device="cpu")
 
 
+def test_eval_error_sheet_and_psnr_by_frame(clips, tmp_path, capsys):
+    from PIL import Image
+
+    from worldsmith.tokenizer.error_sheet import GAIN, error_image, worst_frame
+    from worldsmith.tokenizer.evaluate import evaluate
+
+    # the error image: black where exact, |diff| summed over channels x GAIN, clipped
+    truth = np.zeros((4, 4, 3), np.uint8)
+    recon = truth.copy()
+    recon[0, 0] = (10, 0, 0)
+    recon[1, 1] = (200, 200, 0)
+    e = error_image(truth, recon)
+    assert e[0, 0, 0] == 10 * GAIN and e[1, 1, 0] == 255 and e[2, 2].sum() == 0
+    # the worst frame is the one with the largest squared error
+    frames = np.zeros((3, 4, 4, 3), np.uint8)
+    rec = frames.copy()
+    rec[2] += 3
+    rec[1, 0, 0] = 255
+    assert worst_frame(frames, rec)["frame"] == 1
+
+    torch.manual_seed(0)
+    model = CausalVideoTokenizer(resolve_config("cv4x4x4-tiny", overrides=["model.channels=8"]).model)
+    model.save_pretrained(str(tmp_path / "m"))
+    sheet = str(tmp_path / "out" / "sheet.png")
+    assert main(["tokenizer", "eval", "--model", str(tmp_path / "m"), "--data", clips, "--split", "train",
+                 "--frames", "9", "--sheet", sheet, "--sheet-clips", "2", "--out", str(tmp_path / "r.json")]) == 0
+    r = json.load(open(tmp_path / "r.json"))
+    assert r["sheet_clips"] == 2 and r["sheet"] == sheet
+    img = Image.open(sheet)
+    assert img.width >= 3 * 128 and img.height > 2 * 128  # 3 upscaled 16 px tiles per row, 2 rows
+    assert len(r["psnr_by_frame"]) == 9
+    for c in r["per_clip"]:
+        assert len(c["psnr_per_frame"]) == 9 and "_worst" not in c
+    # frame t of the curve is the mean over clips of their frame-t PSNR
+    assert r["psnr_by_frame"][3] == pytest.approx(np.mean([c["psnr_per_frame"][3] for c in r["per_clip"]]))
+    assert "PSNR by frame" in capsys.readouterr().out
+    with pytest.raises(WorldsmithError, match="--sheet x.gif"):
+        evaluate(str(tmp_path / "m"), clips, split="train", frames=5, device="cpu", sheet="x.gif")
+
+
 @pytest.mark.slow
 def test_training_reduces_loss(clips, tmp_path):
     from worldsmith.train import Trainer

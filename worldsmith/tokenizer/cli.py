@@ -49,6 +49,8 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, default=33, help="frames per clip (default %(default)s)")
     p.add_argument("--size", type=int, help="resize/crop clips to this square size (default: as stored, cropped to a multiple of the compression)")
     p.add_argument("--out", help="write the JSON report here (default: print only)")
+    p.add_argument("--sheet", help="also write a PNG of the worst clips: truth | reconstruction | error")
+    p.add_argument("--sheet-clips", type=int, default=8, help="rows of the --sheet picture (default %(default)s)")
     _inference_args(p)
     p.set_defaults(func=cmd_eval)
 
@@ -119,6 +121,7 @@ def cmd_eval(args) -> int:
 
     report = evaluate(args.model, args.data, split=args.split, max_clips=args.max_clips,
                       frames=args.frames, size=args.size, device=args.device,
-                      chunk_frames=args.chunk_frames, tile=args.tile, out=args.out)
+                      chunk_frames=args.chunk_frames, tile=args.tile, out=args.out,
+                      sheet=args.sheet, sheet_clips=args.sheet_clips)
     print(format_table(report))
     return 0

@@ -18,12 +18,13 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..eval.metrics import psnr, ssim
+from ..eval.metrics import psnr, psnr_per_frame, ssim
 from ..utils.atomic import atomic_write_json
 from ..utils.device import resolve_device
 from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
 from .inference import decode_video, encode_video
+from .error_sheet import worst_frame, write_sheet
 from .model import CausalVideoTokenizer
 
 COND_FRAMES = 9  # conditioning frames of the copy-last baseline (Cosmos AR default)
@@ -85,7 +86,8 @@ def _sync(dev: torch.device) -> None:
         backend.synchronize()
 
 
-def _eval_clip(model: CausalVideoTokenizer, frames: np.ndarray, chunk: int, tile: int, dev) -> dict:
+def _eval_clip(model: CausalVideoTokenizer, frames: np.ndarray, chunk: int, tile: int, dev,
+               keep_worst: bool = False) -> dict:
     t, h, w = frames.shape[:3]
     _sync(dev)
     t0 = time.perf_counter()
@@ -96,7 +98,10 @@ def _eval_clip(model: CausalVideoTokenizer, frames: np.ndarray, chunk: int, tile
     _sync(dev)
     t2 = time.perf_counter()
     rec = {"frames": t, "height": h, "width": w, "psnr": psnr(recon, frames), "ssim": ssim(recon, frames),
-           "encode_s": t1 - t0, "decode_s": t2 - t1, "latent_shape": list(z.shape[1:])}
+           "encode_s": t1 - t0, "decode_s": t2 - t1, "latent_shape": list(z.shape[1:]),
+           "psnr_per_frame": psnr_per_frame(recon, frames)}
+    if keep_worst:  # for the --sheet picture; dropped before the report is written
+        rec["_worst"] = worst_frame(frames, recon)
     if t > COND_FRAMES:
         future, last = frames[COND_FRAMES:], frames[COND_FRAMES - 1]
         copy = np.broadcast_to(last, future.shape)
@@ -124,8 +129,15 @@ def _mean(recs: list[dict], key: str) -> float | None:
 
 def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_clips: int = 0,
              frames: int = 33, size: int | None = None, device: str = "auto", chunk_frames: int = 0,
-             tile: int = 0, out: str | None = None) -> dict:
-    """Evaluate a tokenizer on a clip dataset or video files; returns (and writes) the report."""
+             tile: int = 0, out: str | None = None, sheet: str | None = None, sheet_clips: int = 8) -> dict:
+    """Evaluate a tokenizer on a clip dataset or video files; returns (and writes) the report.
+
+    `sheet`: also write a PNG/JPEG of the `sheet_clips` worst clips (truth | reconstruction |
+    error at each one's worst frame; see error_sheet.py)."""
+    if sheet is not None and not sheet.lower().endswith((".png", ".jpg", ".jpeg")):
+        raise WorldsmithError(f"--sheet {sheet}: expected a .png or .jpg path")
+    if sheet_clips < 1:
+        raise WorldsmithError(f"--sheet-clips {sheet_clips}: must be >= 1")
     if max_clips < 0:
         raise WorldsmithError(f"--max-clips {max_clips}: must be >= 0 (0 = every clip)")
     if frames < 1:
@@ -139,9 +151,10 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
             skipped.append({"clip": name, "reason": item})
             continue
         try:
-            clips.append({"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev)})
+            clips.append({"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev, keep_worst=bool(sheet))})
         except (WorldsmithError, RuntimeError) as e:  # e.g. a clip too small or out of memory
             skipped.append({"clip": name, "reason": str(e).splitlines()[0]})
+    worst = [{"clip": r["clip"], "psnr": r["psnr"], **r.pop("_worst")} for r in clips if "_worst" in r]
     n_frames = sum(r["frames"] for r in clips)
     report = {
         "model": os.path.abspath(model_dir), "kind": model.cfg.kind, "data": data, "split": split,
@@ -150,14 +163,29 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
         "mean": {k: _mean(clips, k) for k in ("psnr", "ssim", "recon_future_psnr", "copy_last_psnr", "copy_last_ssim")},
         "encode_fps": n_frames / max(1e-9, sum(r["encode_s"] for r in clips)) if clips else None,
         "decode_fps": n_frames / max(1e-9, sum(r["decode_s"] for r in clips)) if clips else None,
-        "per_clip": clips, "skipped": skipped,
+        "psnr_by_frame": _by_frame(clips), "per_clip": clips, "skipped": skipped,
     }
     m = report["mean"]
     if m["recon_future_psnr"] is not None and m["copy_last_psnr"] is not None:
         report["margin_over_copy_last_db"] = m["recon_future_psnr"] - m["copy_last_psnr"]
+    if sheet and worst:
+        report["sheet"] = os.path.abspath(sheet)
+        report["sheet_clips"] = write_sheet(sheet, worst, sheet_clips)
     if out:
         atomic_write_json(out, report)
     return report
+
+
+def _by_frame(recs: list[dict]) -> list[float]:
+    """Mean PSNR of frame t over the clips that have a finite PSNR there (t = 0, 1, ...): shows
+    the first (image) frame and the pattern within each temporal group."""
+    n = max((len(r["psnr_per_frame"]) for r in recs), default=0)
+    out = []
+    for t in range(n):
+        vals = [r["psnr_per_frame"][t] for r in recs if t < len(r["psnr_per_frame"])
+                and math.isfinite(r["psnr_per_frame"][t])]
+        out.append(sum(vals) / len(vals) if vals else float("nan"))
+    return out
 
 
 def _f(v, fmt=".2f") -> str:
@@ -183,6 +211,10 @@ def format_table(report: dict) -> str:
     if "margin_over_copy_last_db" in report:
         lines.append(f"reconstruction minus copy-last on frames {COND_FRAMES + 1}..: "
                      f"{report['margin_over_copy_last_db']:+.2f} dB")
+    if report.get("psnr_by_frame"):
+        lines.append("PSNR by frame: " + " ".join(_f(v, ".1f") for v in report["psnr_by_frame"]))
+    if report.get("sheet"):
+        lines.append(f"error sheet ({report['sheet_clips']} worst clips): {report['sheet']}")
     for s in report["skipped"]:
         lines.append(f"skipped {s['clip']}: {s['reason']}")
     return "\n".join(lines)
