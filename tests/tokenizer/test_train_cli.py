@@ -132,6 +132,12 @@ def test_eval_error_sheet_and_psnr_by_frame(clips, tmp_path, capsys):
     # frame t of the curve is the mean over clips of their frame-t PSNR
     assert r["psnr_by_frame"][3] == pytest.approx(np.mean([c["psnr_per_frame"][3] for c in r["per_clip"]]))
     assert "PSNR by frame" in capsys.readouterr().out
+    # large frames are scaled down to MAX_TILE wide; only the worst `max_rows` rows are drawn
+    from worldsmith.tokenizer.error_sheet import GAP, MAX_TILE, write_sheet
+    big = np.zeros((256, 512, 3), np.uint8)
+    rows = [{"clip": f"c{i}", "psnr": 30.0 + i, "frame": 0, "truth": big, "recon": big} for i in range(3)]
+    assert write_sheet(str(tmp_path / "big.jpg"), rows, max_rows=2) == 2
+    assert Image.open(tmp_path / "big.jpg").width == 3 * MAX_TILE + 4 * GAP
     with pytest.raises(WorldsmithError, match="--sheet x.gif"):
         evaluate(str(tmp_path / "m"), clips, split="train", frames=5, device="cpu", sheet="x.gif")
 

@@ -16,6 +16,7 @@ from ..utils.errors import WorldsmithError
 
 GAIN = 4         # |error| (0..765 over three channels) is shown x GAIN, clipped to 255
 MIN_TILE = 128   # frames narrower than this are upscaled (nearest) so edges stay visible
+MAX_TILE = 384   # wider ones are scaled down to this width (a 1080p clip would make a huge sheet)
 LABEL_H = 14
 GAP = 4
 
@@ -44,8 +45,11 @@ def write_sheet(path: str, rows: list[dict], max_rows: int = 8) -> int:
         raise WorldsmithError(f"--sheet-clips {max_rows}: must be >= 1")
     rows = sorted(rows, key=lambda r: r["psnr"])[:max_rows]
     h, w = rows[0]["truth"].shape[:2]
-    scale = max(1, -(-MIN_TILE // w))
-    tw, th = w * scale, h * scale
+    if w > MAX_TILE:
+        tw, th = MAX_TILE, max(1, round(h * MAX_TILE / w))
+    else:
+        scale = max(1, -(-MIN_TILE // w))
+        tw, th = w * scale, h * scale
     width = 3 * tw + 4 * GAP
     height = LABEL_H + GAP + len(rows) * (th + LABEL_H + GAP) + GAP
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
@@ -60,10 +64,10 @@ def write_sheet(path: str, rows: list[dict], max_rows: int = 8) -> int:
         y += LABEL_H
         tiles = (r["truth"], r["recon"], error_image(r["truth"], r["recon"]))
         for i, tile in enumerate(tiles):
-            if tile.shape[:2] != (h, w):  # clips of other sizes: fit to the first one's tile
-                img = Image.fromarray(tile).resize((tw, th), Image.BILINEAR)
-            else:
-                img = Image.fromarray(tile).resize((tw, th), Image.NEAREST)
+            # upscale with nearest (pixels stay visible); scale down, or fit clips of other
+            # sizes to the first one's tile, with bilinear
+            nearest = tile.shape[:2] == (h, w) and tw >= w
+            img = Image.fromarray(tile).resize((tw, th), Image.NEAREST if nearest else Image.BILINEAR)
             sheet.paste(img, (GAP + i * (tw + GAP), y))
         y += th + GAP
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -145,16 +145,19 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
     data = [data] if isinstance(data, str) else list(data)
     dev = resolve_device(device)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=dev)
-    clips, skipped = [], []
+    clips, skipped, worst = [], [], []
     for name, item in progress(_iter_sources(data, split, max_clips, frames, size), desc="eval", unit="clip"):
         if isinstance(item, str):
             skipped.append({"clip": name, "reason": item})
             continue
         try:
-            clips.append({"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev, keep_worst=bool(sheet))})
+            rec = {"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev, keep_worst=bool(sheet))}
+            clips.append(rec)
+            if "_worst" in rec:  # keep the frames of the sheet_clips worst clips only (memory)
+                worst.append({"clip": name, "psnr": rec["psnr"], **rec.pop("_worst")})
+                worst = sorted(worst, key=lambda r: r["psnr"])[:sheet_clips]
         except (WorldsmithError, RuntimeError) as e:  # e.g. a clip too small or out of memory
             skipped.append({"clip": name, "reason": str(e).splitlines()[0]})
-    worst = [{"clip": r["clip"], "psnr": r["psnr"], **r.pop("_worst")} for r in clips if "_worst" in r]
     n_frames = sum(r["frames"] for r in clips)
     report = {
         "model": os.path.abspath(model_dir), "kind": model.cfg.kind, "data": data, "split": split,
