@@ -138,6 +138,15 @@ def test_eval_error_sheet_and_psnr_by_frame(clips, tmp_path, capsys):
     rows = [{"clip": f"c{i}", "psnr": 30.0 + i, "frame": 0, "truth": big, "recon": big} for i in range(3)]
     assert write_sheet(str(tmp_path / "big.jpg"), rows, max_rows=2) == 2
     assert Image.open(tmp_path / "big.jpg").width == 3 * MAX_TILE + 4 * GAP
+    # an unwritable path is a one-line error naming --sheet; no clip to draw is said, not hidden
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WorldsmithError, match="--sheet .*cannot write"):
+        write_sheet(str(tmp_path / "file" / "s.png"), rows)
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    none = evaluate(str(tmp_path / "m"), [str(tmp_path / "bad.mp4")], frames=5, device="cpu",
+                    sheet=str(tmp_path / "s2.png"))
+    assert none["clips"] == 0 and none["skipped"][0]["clip"] == "bad.mp4"
+    assert "no clip was evaluated" in none["sheet_not_written"] and not (tmp_path / "s2.png").exists()
     with pytest.raises(WorldsmithError, match="--sheet x.gif"):
         evaluate(str(tmp_path / "m"), clips, split="train", frames=5, device="cpu", sheet="x.gif")
 

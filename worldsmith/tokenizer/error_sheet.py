@@ -8,10 +8,9 @@ and on fast-moving objects; the flat backgrounds come back almost exactly.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from ..utils.atomic import atomic_path
 from ..utils.errors import WorldsmithError
 
 GAIN = 4         # |error| (0..765 over three channels) is shown x GAIN, clipped to 255
@@ -70,13 +69,9 @@ def write_sheet(path: str, rows: list[dict], max_rows: int = 8) -> int:
             img = Image.fromarray(tile).resize((tw, th), Image.NEAREST if nearest else Image.BILINEAR)
             sheet.paste(img, (GAP + i * (tw + GAP), y))
         y += th + GAP
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}{os.path.splitext(path)[1]}"
     try:
-        sheet.save(tmp)
-        os.replace(tmp, path)  # nothing half-written under the final name
+        with atomic_path(path) as tmp:  # nothing half-written under the final name
+            sheet.save(tmp)
     except (OSError, ValueError) as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise WorldsmithError(f"--sheet {path}: cannot write the image ({e})") from None
     return len(rows)

@@ -174,6 +174,8 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
     if sheet and worst:
         report["sheet"] = os.path.abspath(sheet)
         report["sheet_clips"] = write_sheet(sheet, worst, sheet_clips)
+    elif sheet:  # asked for, but there is nothing to draw: say so rather than write nothing silently
+        report["sheet_not_written"] = f"--sheet {sheet}: no clip was evaluated"
     if out:
         atomic_write_json(out, report)
     return report
@@ -218,6 +220,8 @@ def format_table(report: dict) -> str:
         lines.append("PSNR by frame: " + " ".join(_f(v, ".1f") for v in report["psnr_by_frame"]))
     if report.get("sheet"):
         lines.append(f"error sheet ({report['sheet_clips']} worst clips): {report['sheet']}")
+    if report.get("sheet_not_written"):
+        lines.append(report["sheet_not_written"])
     for s in report["skipped"]:
         lines.append(f"skipped {s['clip']}: {s['reason']}")
     return "\n".join(lines)
