@@ -76,6 +76,16 @@ def test_encode_decode_eval_cli(clips, tmp_path, capsys):
     assert r["clips"] >= 1 and r["mean"]["psnr"] > 5 and r["mean"]["copy_last_psnr"] > 5
     assert r["encode_fps"] > 0 and r["values_ratio"] == 4 * 4 * 4 * 3 / 16
     assert "copy-last" in capsys.readouterr().out
+    # --refine: fitted latents reconstruct every clip at least as well, and the report says so
+    assert main(["tokenizer", "eval", "--model", f"{out}/model", "--data", clips, "--split", "train",
+                 "--frames", "13", "--refine", "4", "--out", report]) == 0
+    r2 = json.load(open(report))
+    assert r2["refine_steps"] == 4 and r2["mean"]["psnr"] > r["mean"]["psnr"]
+    assert all(a["psnr"] >= b["psnr"] - 0.05 for a, b in zip(r2["per_clip"], r["per_clip"]))
+    assert "latents refined 4 steps" in capsys.readouterr().out
+    assert main(["tokenizer", "encode", str(video), "--model", f"{out}/model", "--out", lat, "--refine", "3"]) == 0
+    assert main(["tokenizer", "decode", lat, "--model", f"{out}/model", "--out", rec]) == 0
+    assert read_video(rec).frames.shape == (10, 24, 24, 3)
 
 
 def test_eval_takes_every_clip_by_default_and_an_even_spread_when_capped(clips, tmp_path):

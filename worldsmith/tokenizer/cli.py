@@ -28,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("input", help="video or image file")
     p.add_argument("--model", required=True, help="tokenizer directory (config.json + model.safetensors)")
     p.add_argument("--out", required=True, help="output .safetensors file")
+    _refine_arg(p)
     _inference_args(p)
     p.set_defaults(func=cmd_encode)
 
@@ -51,8 +52,16 @@ def register(sub) -> None:
     p.add_argument("--out", help="write the JSON report here (default: print only)")
     p.add_argument("--sheet", help="also write a PNG of the worst clips: truth | reconstruction | error")
     p.add_argument("--sheet-clips", type=int, default=8, help="rows of the --sheet picture (default %(default)s)")
+    _refine_arg(p)
     _inference_args(p)
     p.set_defaults(func=cmd_eval)
+
+
+def _refine_arg(p) -> None:
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="cv only: after the one-pass encode, fit each latent frame to the decoder for STEPS "
+                        "steps (causal; ~+0.6 dB for cv4x8x8-tiny at 30 steps, ~3 s per 33-frame 64 px clip "
+                        "on 2 CPU cores; default 0 = off)")
 
 
 def _inference_args(p) -> None:
@@ -101,7 +110,7 @@ def cmd_encode(args) -> int:
     from .inference import encode_file
 
     info = encode_file(args.input, args.model, args.out, device=args.device,
-                       chunk_frames=args.chunk_frames, tile=args.tile)
+                       chunk_frames=args.chunk_frames, tile=args.tile, refine_steps=args.refine)
     print(f"{args.input}: {info['frames']} frames {info['height']}x{info['width']} -> "
           f"{info['kind']} {tuple(info['shape'])} in {args.out}")
     return 0
@@ -122,6 +131,6 @@ def cmd_eval(args) -> int:
     report = evaluate(args.model, args.data, split=args.split, max_clips=args.max_clips,
                       frames=args.frames, size=args.size, device=args.device,
                       chunk_frames=args.chunk_frames, tile=args.tile, out=args.out,
-                      sheet=args.sheet, sheet_clips=args.sheet_clips)
+                      sheet=args.sheet, sheet_clips=args.sheet_clips, refine=args.refine)
     print(format_table(report))
     return 0

@@ -87,11 +87,11 @@ def _sync(dev: torch.device) -> None:
 
 
 def _eval_clip(model: CausalVideoTokenizer, frames: np.ndarray, chunk: int, tile: int, dev,
-               keep_worst: bool = False) -> dict:
+               keep_worst: bool = False, refine: int = 0) -> dict:
     t, h, w = frames.shape[:3]
     _sync(dev)
     t0 = time.perf_counter()
-    z = encode_video(model, frames, chunk_frames=chunk, tile=tile)
+    z = encode_video(model, frames, chunk_frames=chunk, tile=tile, refine_steps=refine)
     _sync(dev)
     t1 = time.perf_counter()
     recon = decode_video(model, z, frames=t, height=h, width=w, chunk_frames=chunk, tile=tile)[0]
@@ -129,11 +129,13 @@ def _mean(recs: list[dict], key: str) -> float | None:
 
 def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_clips: int = 0,
              frames: int = 33, size: int | None = None, device: str = "auto", chunk_frames: int = 0,
-             tile: int = 0, out: str | None = None, sheet: str | None = None, sheet_clips: int = 8) -> dict:
+             tile: int = 0, out: str | None = None, sheet: str | None = None, sheet_clips: int = 8,
+             refine: int = 0) -> dict:
     """Evaluate a tokenizer on a clip dataset or video files; returns (and writes) the report.
 
     `sheet`: also write a PNG/JPEG of the `sheet_clips` worst clips (truth | reconstruction |
-    error at each one's worst frame; see error_sheet.py)."""
+    error at each one's worst frame; see error_sheet.py). `refine`: encode with that many
+    steps of causal latent refinement per latent frame (CV; refine.py)."""
     if sheet is not None and not sheet.lower().endswith((".png", ".jpg", ".jpeg")):
         raise WorldsmithError(f"--sheet {sheet}: expected a .png or .jpg path")
     if sheet_clips < 1:
@@ -142,16 +144,23 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
         raise WorldsmithError(f"--max-clips {max_clips}: must be >= 0 (0 = every clip)")
     if frames < 1:
         raise WorldsmithError(f"--frames {frames}: must be >= 1")
+    if refine < 0:
+        raise WorldsmithError(f"--refine {refine}: must be >= 0")
     data = [data] if isinstance(data, str) else list(data)
     dev = resolve_device(device)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=dev)
+    if refine and model.cfg.kind != "cv":
+        raise WorldsmithError(f"--refine: {model_dir} is a {model.cfg.kind} tokenizer; only cv latents can be refined")
+    if refine and chunk_frames:
+        raise WorldsmithError("--refine: refines whole clips in one pass; drop --chunk-frames")
     clips, skipped, worst = [], [], []
     for name, item in progress(_iter_sources(data, split, max_clips, frames, size), desc="eval", unit="clip"):
         if isinstance(item, str):
             skipped.append({"clip": name, "reason": item})
             continue
         try:
-            rec = {"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev, keep_worst=bool(sheet))}
+            rec = {"clip": name, **_eval_clip(model, item, chunk_frames, tile, dev, keep_worst=bool(sheet),
+                                                refine=refine)}
             clips.append(rec)
             if "_worst" in rec:  # keep the frames of the sheet_clips worst clips only (memory)
                 worst.append({"clip": name, "psnr": rec["psnr"], **rec.pop("_worst")})
@@ -162,6 +171,7 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
     report = {
         "model": os.path.abspath(model_dir), "kind": model.cfg.kind, "data": data, "split": split,
         "device": str(dev), "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "refine_steps": refine,
         **_compression(model), "clips": len(clips),
         "mean": {k: _mean(clips, k) for k in ("psnr", "ssim", "recon_future_psnr", "copy_last_psnr", "copy_last_ssim")},
         "encode_fps": n_frames / max(1e-9, sum(r["encode_s"] for r in clips)) if clips else None,
@@ -199,8 +209,9 @@ def _f(v, fmt=".2f") -> str:
 
 def format_table(report: dict) -> str:
     """A readable table of a report: one row per clip, then the means."""
+    refined = f", latents refined {report['refine_steps']} steps" if report.get("refine_steps") else ""
     lines = [f"{report['kind']} {report['compression']} ({report['params_m']:.2f}M params) on "
-             f"{report['clips']} clips, {report['device']}",
+             f"{report['clips']} clips, {report['device']}{refined}",
              f"{'clip':<32} {'frames':>6} {'PSNR':>7} {'SSIM':>6} {'fut.PSNR':>8} {'copy-last':>9}"]
     for r in report["per_clip"]:
         lines.append(f"{r['clip'][:32]:<32} {r['frames']:>6} {_f(r['psnr']):>7} {_f(r['ssim'], '.3f'):>6} "

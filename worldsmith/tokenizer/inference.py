@@ -24,6 +24,7 @@ from ..utils.atomic import atomic_path
 from ..utils.device import resolve_device
 from ..utils.errors import WorldsmithError, require_file
 from .model import CausalVideoTokenizer
+from .refine import DEFAULT_LR, refine_latent
 
 
 def _chunk_sizes(total: int, first: int, rest: int) -> list[int]:
@@ -153,23 +154,47 @@ def prepare_video(model: CausalVideoTokenizer, frames: np.ndarray | torch.Tensor
     return x
 
 
+def _encode_refined(model: CausalVideoTokenizer, x_BCTHW: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+    """One-pass encode, then `steps` of causal latent refinement (refine.py); normalised latent."""
+    model.check_video(x_BCTHW)
+    with torch.no_grad():
+        z = model.encode_latent(x_BCTHW)
+    z = refine_latent(model, x_BCTHW, z, steps, lr)
+    view = (1, -1, 1, 1, 1)
+    return (z - model.latent_mean.view(view)) / model.latent_std.view(view)
+
+
 def encode_video(model: CausalVideoTokenizer, frames, *, chunk_frames: int = 0, tile: int = 0,
-                 device: str | torch.device | None = None) -> torch.Tensor:
+                 device: str | torch.device | None = None, refine_steps: int = 0,
+                 refine_lr: float = DEFAULT_LR) -> torch.Tensor:
     """Encode uint8 frames [T, H, W, C] / [B, T, H, W, C] (any T, H, W) with the tokenizer.
 
     Returns normalised latents [B, C, T', H', W'] (CV) or token indices [B, T', H', W'] (DV).
+    `refine_steps` > 0 (CV only): fit each latent frame to the decoder after the one-pass
+    encode (`refine.py`: better reconstructions, still causal, `refine_steps` decoder passes
+    per latent frame); it works on whole clips, so not with `chunk_frames`.
     """
     dev = next(model.parameters()).device if device is None else resolve_device(device)
     model.to(dev).eval()
-    x = prepare_video(model, frames).to(dev)
     chunk = _check_chunk(chunk_frames, model.cfg.temporal_compression)
     tile, overlap = _tile_args(model, tile)
     if model.fsq is not None and tile:
         raise WorldsmithError("--tile: spatial tiling blends latents, which DV token indices cannot do")
+    if refine_steps < 0:
+        raise WorldsmithError(f"--refine {refine_steps}: must be >= 0")
+    if refine_steps and model.fsq is not None:
+        raise WorldsmithError("--refine: only continuous (cv) tokenizers can refine their latents (FSQ tokens are discrete)")
+    if refine_steps and chunk:
+        raise WorldsmithError("--refine: refines whole clips in one pass; drop --chunk-frames")
+    x = prepare_video(model, frames).to(dev)
     s = model.cfg.spatial_compression
+    if refine_steps:
+        enc = lambda p: _encode_refined(model, p, refine_steps, refine_lr)  # noqa: E731
+    else:
+        enc = lambda p: _encode_chunks(model, p, chunk)  # noqa: E731
     if tile and max(x.shape[-2:]) > tile:
-        return _tiled(lambda p: _encode_chunks(model, p, chunk), x, tile, overlap, 1.0, 1.0 / s)
-    return _encode_chunks(model, x, chunk)
+        return _tiled(enc, x, tile, overlap, 1.0, 1.0 / s)
+    return enc(x)
 
 
 def decode_video(model: CausalVideoTokenizer, z: torch.Tensor, *, frames: int | None = None,
@@ -192,7 +217,7 @@ def decode_video(model: CausalVideoTokenizer, z: torch.Tensor, *, frames: int | 
 
 # --------------------------------------------------------------------------- files
 def encode_file(path: str, model_dir: str, out: str, *, device: str = "auto", chunk_frames: int = 0,
-                tile: int = 0) -> dict:
+                tile: int = 0, refine_steps: int = 0) -> dict:
     """Encode a video/image file to a .safetensors file ("latent" or "tokens" + metadata)."""
     from ..io import read_visual
 
@@ -201,10 +226,10 @@ def encode_file(path: str, model_dir: str, out: str, *, device: str = "auto", ch
     video = read_visual(path)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=resolve_device(device))
     t, h, w = video.frames.shape[:3]
-    z = encode_video(model, video.frames, chunk_frames=chunk_frames, tile=tile)
+    z = encode_video(model, video.frames, chunk_frames=chunk_frames, tile=tile, refine_steps=refine_steps)
     kind = model.cfg.kind
     meta = {"frames": str(t), "height": str(h), "width": str(w), "fps": str(video.fps or 0.0),
-            "kind": kind, "source": os.path.basename(path)}
+            "kind": kind, "source": os.path.basename(path), "refine_steps": str(refine_steps)}
     with atomic_path(out) as tmp:
         save_file({"tokens" if kind == "dv" else "latent": z.contiguous().cpu()}, tmp, metadata=meta)
     return {"frames": t, "height": h, "width": w, "kind": kind, "shape": tuple(z.shape)}

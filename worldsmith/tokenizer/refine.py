@@ -1,0 +1,103 @@
+"""Encoder-side latent refinement for continuous (CV) tokenizers.
+
+The encoder guesses a latent in one pass. A tiny encoder trained for minutes leaves part of
+what the latent could hold on the table: the same decoder reconstructs the clip better from a
+latent found by gradient descent (the amortisation gap of learned compression; Campos et al.
+2019, Yang et al. 2020). `refine_latent` starts from the encoder's latent and takes `steps`
+Adam steps on each latent frame in turn, with the decoder frozen, to lower the squared error
+of the frames that latent frame decodes to.
+
+It stays temporally causal: latent frame k is fitted to the frames of its own group (frame 0
+for k = 0, frames 4k-3..4k for 4x temporal compression) with the earlier latent frames fixed,
+so it never sees a later frame, and a video still encodes the same way whatever follows it.
+The latent keeps its shape, statistics and meaning (the decoder is unchanged): a world model
+trained on one-shot latents reads refined ones, and `decode` needs nothing new.
+
+Cost: `steps` forward+backward decoder passes per latent frame, each over that latent frame alone
+(the decoder runs in streaming mode from the cached context of the earlier ones), on top of the
+one-shot encode; see BENCHMARKS.md for the PSNR it buys and the time it takes.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..utils.errors import WorldsmithError
+
+DEFAULT_LR = 0.1
+"""Adam step size in units of each latent channel's standard deviation."""
+
+
+def _group(k: int, st: int) -> slice:
+    """Frames (of the padded video) that latent frame k decodes to."""
+    return slice(0, 1) if k == 0 else slice(st * (k - 1) + 1, st * k + 1)
+
+
+def _state(model) -> list:
+    """The streaming state of every causal layer (to replay a latent frame from the same context)."""
+    from .layers import CausalConv3d, TemporalUpsample
+
+    out = [(model, "_first_chunk", model._first_chunk)]
+    for mod in model.modules():
+        if isinstance(mod, CausalConv3d):
+            out.append((mod, "cache", mod.cache))
+        elif isinstance(mod, TemporalUpsample):
+            out.append((mod, "seen", mod.seen))
+    return out
+
+
+def _restore(state: list) -> None:
+    for mod, name, value in state:
+        setattr(mod, name, value)
+
+
+def refine_latent(model, x_BCTHW: torch.Tensor, z_raw: torch.Tensor, steps: int,
+                  lr: float = DEFAULT_LR) -> torch.Tensor:
+    """Fit the encoder-space latent `z_raw` [B, z, T', H', W'] of video `x_BCTHW` (in [-1, 1],
+    `1 + k*s_t` frames) to the frozen decoder, latent frame by latent frame (causal). Returns the
+    refined latent. Each clip keeps, for each latent frame, the best value seen for that frame's
+    own frames (the encoder's guess included), given the latent frames already chosen."""
+    if model.fsq is not None:
+        raise WorldsmithError("--refine: only continuous (cv) tokenizers can refine their latents "
+                              "(FSQ tokens are discrete)")
+    if steps < 0:
+        raise WorldsmithError(f"--refine {steps}: must be >= 0")
+    if steps == 0:
+        return z_raw
+    st = model.cfg.temporal_compression
+    scale = (model.latent_std.to(z_raw) * lr).view(1, -1, 1, 1, 1)
+    z = z_raw.detach().clone()
+    was_streaming = model._stream
+    # streaming decode: each step decodes one latent frame from the cached context of the earlier ones
+    model.streaming(True)
+    try:
+        with torch.enable_grad():
+            for k in range(z.shape[2]):
+                context = _state(model)
+                zk = z[:, :, k:k + 1].clone().requires_grad_(True)
+                target = x_BCTHW[:, :, _group(k, st)]
+                m, v = torch.zeros_like(zk), torch.zeros_like(zk)
+                best, best_loss = zk.detach().clone(), None
+                for i in range(1, steps + 2):
+                    _restore(context)
+                    recon = model.decode_latent(zk).float().clamp(-1, 1)
+                    per_clip = (recon - target).pow(2).flatten(1).sum(1)  # [B]
+                    with torch.no_grad():  # keep each clip's best latent frame so far
+                        better = (torch.ones_like(per_clip, dtype=torch.bool) if best_loss is None
+                                  else per_clip < best_loss)
+                        best[better] = zk.detach()[better]
+                        best_loss = per_clip.detach() if best_loss is None else torch.minimum(best_loss, per_clip.detach())
+                    if i > steps:  # the last pass only scores the last update
+                        break
+                    (g,) = torch.autograd.grad(per_clip.sum(), zk)
+                    with torch.no_grad():  # Adam on the latent frame
+                        m.mul_(0.9).add_(g, alpha=0.1)
+                        v.mul_(0.999).addcmul_(g, g, value=0.001)
+                        zk -= scale * (m / (1 - 0.9 ** i)) / ((v / (1 - 0.999 ** i)).sqrt() + 1e-12)
+                z[:, :, k:k + 1] = best
+                _restore(context)
+                with torch.no_grad():  # move the context on past the chosen latent frame
+                    model.decode_latent(best)
+    finally:
+        model.streaming(was_streaming)
+    return z
