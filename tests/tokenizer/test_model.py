@@ -263,6 +263,9 @@ def test_refine_through_encode_video_and_its_errors():
     assert z.shape == z0.shape  # normalised like the plain encode: decode reads it unchanged
     err = lambda zz: np.abs(decode_video(m, zz, frames=7).astype(int) - frames).mean()  # noqa: E731
     assert err(z) < err(z0)
+    big = np.concatenate([frames, frames, frames], axis=2)  # 48 px wide: three 32 px tiles
+    zt = encode_video(m, big, tile=32, refine_steps=2)
+    assert zt.shape == encode_video(m, big).shape
     with pytest.raises(WorldsmithError, match="--refine.*--chunk-frames"):
         encode_video(m, frames, refine_steps=5, chunk_frames=4)
     with pytest.raises(WorldsmithError, match="--refine -1"):

@@ -154,19 +154,20 @@ def prepare_video(model: CausalVideoTokenizer, frames: np.ndarray | torch.Tensor
     return x
 
 
-def _encode_refined(model: CausalVideoTokenizer, x_BCTHW: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+def _encode_refined(model: CausalVideoTokenizer, x_BCTHW: torch.Tensor, steps: int, lr: float,
+                    show_progress: bool = False) -> torch.Tensor:
     """One-pass encode, then `steps` of causal latent refinement (refine.py); normalised latent."""
     model.check_video(x_BCTHW)
     with torch.no_grad():
         z = model.encode_latent(x_BCTHW)
-    z = refine_latent(model, x_BCTHW, z, steps, lr)
+    z = refine_latent(model, x_BCTHW, z, steps, lr, show_progress=show_progress)
     view = (1, -1, 1, 1, 1)
     return (z - model.latent_mean.view(view)) / model.latent_std.view(view)
 
 
 def encode_video(model: CausalVideoTokenizer, frames, *, chunk_frames: int = 0, tile: int = 0,
                  device: str | torch.device | None = None, refine_steps: int = 0,
-                 refine_lr: float = DEFAULT_LR) -> torch.Tensor:
+                 refine_lr: float = DEFAULT_LR, refine_progress: bool = False) -> torch.Tensor:
     """Encode uint8 frames [T, H, W, C] / [B, T, H, W, C] (any T, H, W) with the tokenizer.
 
     Returns normalised latents [B, C, T', H', W'] (CV) or token indices [B, T', H', W'] (DV).
@@ -189,7 +190,7 @@ def encode_video(model: CausalVideoTokenizer, frames, *, chunk_frames: int = 0, 
     x = prepare_video(model, frames).to(dev)
     s = model.cfg.spatial_compression
     if refine_steps:
-        enc = lambda p: _encode_refined(model, p, refine_steps, refine_lr)  # noqa: E731
+        enc = lambda p: _encode_refined(model, p, refine_steps, refine_lr, refine_progress)  # noqa: E731
     else:
         enc = lambda p: _encode_chunks(model, p, chunk)  # noqa: E731
     if tile and max(x.shape[-2:]) > tile:
@@ -226,7 +227,8 @@ def encode_file(path: str, model_dir: str, out: str, *, device: str = "auto", ch
     video = read_visual(path)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=resolve_device(device))
     t, h, w = video.frames.shape[:3]
-    z = encode_video(model, video.frames, chunk_frames=chunk_frames, tile=tile, refine_steps=refine_steps)
+    z = encode_video(model, video.frames, chunk_frames=chunk_frames, tile=tile, refine_steps=refine_steps,
+                     refine_progress=True)
     kind = model.cfg.kind
     meta = {"frames": str(t), "height": str(h), "width": str(w), "fps": str(video.fps or 0.0),
             "kind": kind, "source": os.path.basename(path), "refine_steps": str(refine_steps)}

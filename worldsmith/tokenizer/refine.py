@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 
 from ..utils.errors import WorldsmithError
+from ..utils.progress import progress
 
 DEFAULT_LR = 0.1
 """Adam step size in units of each latent channel's standard deviation."""
@@ -52,7 +53,7 @@ def _restore(state: list) -> None:
 
 
 def refine_latent(model, x_BCTHW: torch.Tensor, z_raw: torch.Tensor, steps: int,
-                  lr: float = DEFAULT_LR) -> torch.Tensor:
+                  lr: float = DEFAULT_LR, show_progress: bool = False) -> torch.Tensor:
     """Fit the encoder-space latent `z_raw` [B, z, T', H', W'] of video `x_BCTHW` (in [-1, 1],
     `1 + k*s_t` frames) to the frozen decoder, latent frame by latent frame (causal). Returns the
     refined latent. Each clip keeps, for each latent frame, the best value seen for that frame's
@@ -72,7 +73,8 @@ def refine_latent(model, x_BCTHW: torch.Tensor, z_raw: torch.Tensor, steps: int,
     model.streaming(True)
     try:
         with torch.enable_grad():
-            for k in range(z.shape[2]):
+            frames = range(z.shape[2])
+            for k in (progress(frames, desc="refine", unit="latent frame", leave=False) if show_progress else frames):
                 context = _state(model)
                 zk = z[:, :, k:k + 1].clone().requires_grad_(True)
                 target = x_BCTHW[:, :, _group(k, st)]
