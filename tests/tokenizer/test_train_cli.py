@@ -110,7 +110,7 @@ def test_eval_takes_every_clip_by_default_and_an_even_spread_when_capped(clips, 
         evaluate(str(tmp_path / "m"), clips, split="train", refine=2, chunk_frames=4, device="cpu")
     CausalVideoTokenizer(resolve_config("dv4x4x4-tiny", overrides=["model.channels=8"]).model).save_pretrained(
         str(tmp_path / "dv"))
-    with pytest.raises(WorldsmithError, match="dv tokenizer; only cv"):  # an error up front, not every clip skipped
+    with pytest.raises(WorldsmithError, match="dv tokenizer; only continuous"):  # an error up front, not every clip skipped
         evaluate(str(tmp_path / "dv"), clips, split="train", refine=2, device="cpu")
 
 

@@ -26,6 +26,7 @@ from ..utils.progress import progress
 from .inference import decode_video, encode_video
 from .error_sheet import worst_frame, write_sheet
 from .model import CausalVideoTokenizer
+from .refine import check_refine
 
 COND_FRAMES = 9  # conditioning frames of the copy-last baseline (Cosmos AR default)
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
@@ -144,15 +145,10 @@ def evaluate(model_dir: str, data: list[str] | str, *, split: str = "test", max_
         raise WorldsmithError(f"--max-clips {max_clips}: must be >= 0 (0 = every clip)")
     if frames < 1:
         raise WorldsmithError(f"--frames {frames}: must be >= 1")
-    if refine < 0:
-        raise WorldsmithError(f"--refine {refine}: must be >= 0")
     data = [data] if isinstance(data, str) else list(data)
     dev = resolve_device(device)
     model = CausalVideoTokenizer.from_pretrained(model_dir, device=dev)
-    if refine and model.cfg.kind != "cv":
-        raise WorldsmithError(f"--refine: {model_dir} is a {model.cfg.kind} tokenizer; only cv latents can be refined")
-    if refine and chunk_frames:
-        raise WorldsmithError("--refine: refines whole clips in one pass; drop --chunk-frames")
+    check_refine(model, refine, chunk_frames)  # up front: not the same error on every clip
     clips, skipped, worst = [], [], []
     for name, item in progress(_iter_sources(data, split, max_clips, frames, size), desc="eval", unit="clip"):
         if isinstance(item, str):

@@ -24,7 +24,7 @@ from ..utils.atomic import atomic_path
 from ..utils.device import resolve_device
 from ..utils.errors import WorldsmithError, require_file
 from .model import CausalVideoTokenizer
-from .refine import DEFAULT_LR, refine_latent
+from .refine import DEFAULT_LR, check_refine, refine_latent
 
 
 def _chunk_sizes(total: int, first: int, rest: int) -> list[int]:
@@ -181,12 +181,7 @@ def encode_video(model: CausalVideoTokenizer, frames, *, chunk_frames: int = 0, 
     tile, overlap = _tile_args(model, tile)
     if model.fsq is not None and tile:
         raise WorldsmithError("--tile: spatial tiling blends latents, which DV token indices cannot do")
-    if refine_steps < 0:
-        raise WorldsmithError(f"--refine {refine_steps}: must be >= 0")
-    if refine_steps and model.fsq is not None:
-        raise WorldsmithError("--refine: only continuous (cv) tokenizers can refine their latents (FSQ tokens are discrete)")
-    if refine_steps and chunk:
-        raise WorldsmithError("--refine: refines whole clips in one pass; drop --chunk-frames")
+    check_refine(model, refine_steps, chunk)
     x = prepare_video(model, frames).to(dev)
     s = model.cfg.spatial_compression
     if refine_steps:
