@@ -217,3 +217,23 @@ def test_anchor_validated_and_old_checkpoints_load(tmp_path):
     (tmp_path / "wm" / "diffusion.json").write_text('{"anchor": "previous"}')
     with pytest.raises(WorldsmithError, match="anchor"):
         Denoiser.from_pretrained(tmp_path / "wm")
+
+
+def test_high_sigma_fraction_trains_the_posterior_mean_level():
+    """A `high_sigma_fraction` share of training sigmas is log-uniform in [mean_sigma / 3, sigma_max];
+    with 0 (the default) the draws are exactly the plain log-normal ones, so older runs reproduce."""
+    plain = Denoiser(tiny_net(), DiffusionConfig())
+    mixed = Denoiser(tiny_net(), DiffusionConfig(high_sigma_fraction=0.25))
+    s0 = plain.sample_sigma(20000, torch.Generator().manual_seed(3))
+    s1 = mixed.sample_sigma(20000, torch.Generator().manual_seed(3))
+    assert torch.equal(s0, Denoiser(tiny_net(), DiffusionConfig(high_sigma_fraction=0.0)).sample_sigma(
+        20000, torch.Generator().manual_seed(3)))
+    high = s1 != s0
+    assert abs(high.float().mean().item() - 0.25) < 0.02  # the share drawn high
+    assert s1[high].min() >= 10.0 - 1e-4 and s1[high].max() <= 80.0 + 1e-3  # mean_sigma 30: [10, 80]
+    logs = s1[high].log()
+    assert abs(logs.mean().item() - (math.log(10) + math.log(80)) / 2) < 0.05  # log-uniform
+    assert (s0 >= 10).float().mean() < 0.02  # the log-normal alone almost never reaches there
+    for bad in (dict(high_sigma_fraction=1.5), dict(high_sigma_fraction=-0.1), dict(mean_sigma=300.0)):
+        with pytest.raises(ValueError, match="high_sigma_fraction|mean_sigma"):
+            Denoiser(tiny_net(), DiffusionConfig(**bad))

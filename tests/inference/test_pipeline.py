@@ -147,6 +147,26 @@ def test_conditioning_noise_is_recorded_and_validated(pipe):
         pipe("a red square slides", input=video, num_cond_frames=5, steps=1, aug_sigma=-0.1)
 
 
+def test_posterior_mean_is_one_step_from_mean_sigma(pipe):
+    """sampler="mean" is one Euler step from the model's mean_sigma (or a given sigma_max), recorded
+    as such; sigma_max is validated, and an unknown sampler names the choices."""
+    video = _clip(3)
+    a = pipe("a red square slides", input=video, num_cond_frames=5, sampler="mean", seed=4)
+    st = a.record["settings"]
+    assert st["sampler"] == "mean" and st["steps"] == 1 and st["sigma_max"] == pipe.denoiser.cfg.mean_sigma
+    b = pipe("a red square slides", input=video, num_cond_frames=5, sampler="euler", steps=1, seed=4,
+             sigma_max=pipe.denoiser.cfg.mean_sigma)
+    assert np.array_equal(a.frames, b.frames)  # the same computation, spelled out
+    c = pipe("a red square slides", input=video, num_cond_frames=5, sampler="euler", steps=1, seed=4)
+    assert c.record["settings"]["sigma_max"] == pipe.denoiser.cfg.sigma_max
+    assert pipe.denoiser.cfg.sigma_max != pipe.denoiser.cfg.mean_sigma
+    assert not np.array_equal(a.frames, c.frames)  # the level reaches the network
+    with pytest.raises(WorldsmithError, match="--sigma-max"):
+        pipe("a red square slides", input=video, num_cond_frames=5, sigma_max=0.0)
+    with pytest.raises(WorldsmithError, match="mean"):
+        pipe("a red square slides", input=video, num_cond_frames=5, sampler="meen")
+
+
 def test_blocked_prompt_and_bad_args(world, tmp_path):
     guarded = WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=GuardrailConfig(),
                                             text_encoder=world["enc"])
@@ -248,6 +268,7 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
                  "--clips", "1", "--ood-clips", "0", "--change-threshold", "0.1"]) != 0
     assert not (bad / "results.json").exists()
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
+    assert res["settings"]["mean_sigma"] == 30.0  # likewise
     rows = {r["method"]: r for r in res["rows"]}
     assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
     assert any("posterior mean" in t["target"] for t in res["targets"])

@@ -27,6 +27,7 @@ has to learn what changes. The conditioning frames stay absolute in the net's in
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -64,6 +65,12 @@ class DiffusionConfig:
     anchor: str = "none"            # "none" or "last_cond": denoise the change from the last conditioning frame
     motion_weight: float = 0.0      # > 0: weight latent positions by 1 + w * (their change since the previous
     #                                 latent frame, relative to the mean change): moving things count more
+    mean_sigma: float = 30.0        # noise level at which the one-step posterior mean E[x0 | conditions] is read
+    #                                 (`generate(..., steps=1, sampler="euler", sigma_max=mean_sigma)`): where the
+    #                                 noise swamps the data but the network was still trained; sigma_max=80 lies 4.4
+    #                                 std above log-normal(0, 1) training sigmas (BENCHMARKS.md, session 17)
+    high_sigma_fraction: float = 0.0  # training: this share of samples draws sigma log-uniformly from
+    #                                 [mean_sigma / 3, sigma_max] instead of the log-normal, training that estimate
 
 
 def motion_weights(x0: torch.Tensor, strength: float, cap: float = 10.0) -> torch.Tensor:
@@ -110,6 +117,11 @@ class Denoiser(nn.Module):
             raise ValueError(f"formulation: expected 'edm' or 'rf', got {self.cfg.formulation!r}")
         if self.cfg.anchor not in ANCHORS:
             raise ValueError(f"anchor: expected one of {ANCHORS}, got {self.cfg.anchor!r}")
+        if not 0.0 <= self.cfg.high_sigma_fraction <= 1.0:
+            raise ValueError(f"high_sigma_fraction: expected 0..1, got {self.cfg.high_sigma_fraction}")
+        if not 0 < self.cfg.mean_sigma / 3 < self.cfg.sigma_max:
+            raise ValueError(f"mean_sigma: expected 0 < mean_sigma / 3 < sigma_max ({self.cfg.sigma_max}), "
+                             f"got {self.cfg.mean_sigma}")
 
     def scalings(self, sigma: torch.Tensor):
         """(c_skip, c_out, c_in, c_noise) for noise level(s) `sigma`, same shape as `sigma`."""
@@ -163,9 +175,18 @@ class Denoiser(nn.Module):
         return denoised
 
     def sample_sigma(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """Training noise levels: log-normal (= logit-normal t for rectified flow)."""
+        """Training noise levels: log-normal (= logit-normal t for rectified flow), with a
+        `high_sigma_fraction` share log-uniform in [mean_sigma / 3, sigma_max] (no extra random
+        draws when that share is 0, so older runs reproduce exactly)."""
         z = randn(batch, generator, device)
-        return (self.cfg.p_mean + self.cfg.p_std * z).exp()
+        sigma = (self.cfg.p_mean + self.cfg.p_std * z).exp()
+        f = self.cfg.high_sigma_fraction
+        if f > 0:
+            gen_device = generator.device if generator is not None else device
+            u = torch.rand(2, batch, generator=generator, device=gen_device).to(device)
+            lo, hi = math.log(self.cfg.mean_sigma / 3), math.log(self.cfg.sigma_max)
+            sigma = torch.where(u[0] < f, (lo + (hi - lo) * u[1]).exp(), sigma)
+        return sigma
 
     def training_condition(self, x0: torch.Tensor, generator: torch.Generator | None = None,
                            num_cond_frames: int | torch.Tensor | None = None) -> VideoCondition:

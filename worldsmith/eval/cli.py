@@ -40,9 +40,12 @@ def register(sub) -> None:
                    "without it only the baselines and ceilings are scored")
     p.add_argument("--out", required=True, help="output directory (results.json, report.html, testset/)")
     p.add_argument("--steps", type=int, default=35, help="sampling steps for the model (default 35)")
-    p.add_argument("--sampler", default="dpmpp_2m", choices=("euler", "heun", "dpmpp_2m"),
-                   help="sampler (default dpmpp_2m); '--sampler euler --steps 1' scores the model's one-step "
-                   "posterior-mean prediction instead of a sample")
+    p.add_argument("--sampler", default="dpmpp_2m", choices=("euler", "heun", "dpmpp_2m", "mean"),
+                   help="sampler (default dpmpp_2m); 'mean' scores only the model's one-step posterior-mean "
+                   "prediction (otherwise it is scored beside the samples, as world_model_mean)")
+    p.add_argument("--mean-sigma", type=float, default=None,
+                   help="noise level the posterior mean is read at (default: the model's mean_sigma, 30 unless "
+                   "its diffusion.json says otherwise; see BENCHMARKS.md)")
     p.add_argument("--guidance", type=float, default=0.0,
                    help="classifier-free guidance on the caption (default 0: with conditioning frames the caption "
                    "adds little, and guidance amplifies sampling noise; see BENCHMARKS.md)")
@@ -109,15 +112,15 @@ def _aug(args) -> dict:
     return {"rollout_aug_sigma": args.rollout_aug_sigma}
 
 
-def _model_aug_sigma(model_dir: str):
-    """The conditioning noise a world model samples with by default (its diffusion.json)."""
+def _model_diffusion(model_dir: str, key: str):
+    """A world model's diffusion setting as it samples by default (its diffusion.json, else the default)."""
     import os
 
     from ..diffusion import DiffusionConfig
     from ..utils.errors import read_json
 
     data = read_json(os.path.join(model_dir, "diffusion.json"), "--model diffusion.json")
-    return data.get("aug_sigma_inference", DiffusionConfig().aug_sigma_inference)
+    return data.get(key, getattr(DiffusionConfig(), key))
 
 
 def cmd_physics(args) -> int:
@@ -135,11 +138,14 @@ def cmd_physics(args) -> int:
         check_decode(args.decode, args.change_threshold)  # once, not once per clip
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
                                         sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode,
-                                        change_threshold=args.change_threshold)
+                                        change_threshold=args.change_threshold, mean_sigma=args.mean_sigma)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
                     "decode": args.decode, "change_threshold": args.change_threshold,
-                    "aug_sigma": args.aug_sigma if args.aug_sigma is not None else _model_aug_sigma(args.model),
+                    "aug_sigma": (args.aug_sigma if args.aug_sigma is not None
+                                  else _model_diffusion(args.model, "aug_sigma_inference")),
+                    "mean_sigma": args.mean_sigma if args.mean_sigma is not None else _model_diffusion(args.model,
+                                                                                                   "mean_sigma"),
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,

@@ -17,13 +17,15 @@ import numpy as np
 
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m", mean: bool = True, aug_sigma: float | None = None,
-                    decode: str = "plain", change_threshold: float = 0.0) -> tuple[str, dict]:
+                    decode: str = "plain", change_threshold: float = 0.0,
+                    mean_sigma: float | None = None) -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
-    With `mean` (and a sampler that is not already one Euler step), also "world_model_mean":
-    the model's one-step posterior-mean prediction E[future | past] (one Euler step from the
-    largest noise level), which PSNR and SSIM reward over any single sample (a sample from
-    the right distribution has twice the mean's squared error), scored beside the samples.
+    With `mean` (and a sampler that is not already "mean"), also "world_model_mean": the
+    model's one-step posterior-mean prediction E[future | past] (one Euler step from its
+    `mean_sigma`, or `mean_sigma` given here), which PSNR and SSIM reward over any single
+    sample (a sample from the right distribution has twice the mean's squared error), scored
+    beside the samples.
     """
     import os
 
@@ -52,8 +54,8 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
     def world_model_mean(case, K: int, n: int) -> np.ndarray:
         check(case)
         res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
-                   steps=1, guidance=guidance, seed=0, sampler="euler", aug_sigma=aug_sigma, decode=decode,
-                   change_threshold=change_threshold)
+                   guidance=guidance, seed=0, sampler="mean", sigma_max=mean_sigma, aug_sigma=aug_sigma,
+                   decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
 
     @torch.no_grad()
@@ -64,7 +66,7 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
         return pipe._to_frames(y)[K:K + n]
 
     preds = {name: world_model}
-    if mean and not (steps == 1 and sampler == "euler"):
+    if mean and sampler != "mean":
         preds[f"{name}_mean"] = world_model_mean
     preds["tokenizer_recon"] = tokenizer_recon
     return os.path.basename(os.path.normpath(model_dir)) or name, preds

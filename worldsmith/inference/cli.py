@@ -20,7 +20,12 @@ def register(sub) -> None:
     p.add_argument("--num-frames", type=int, help="frames to generate (default: the model's training length)")
     p.add_argument("--steps", type=int, default=35, help="sampler steps (default %(default)s)")
     p.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance (default %(default)s)")
-    p.add_argument("--sampler", default="dpmpp_2m", help="euler | heun | dpmpp_2m | euler_ancestral")
+    p.add_argument("--sampler", default="dpmpp_2m",
+                   help="euler | heun | dpmpp_2m | euler_ancestral, or mean: the model's one-step posterior mean "
+                   "E[future | past] (one network pass; sharpest where the future is certain, blurred where not)")
+    p.add_argument("--sigma-max", type=float, default=None,
+                   help="noise level sampling starts from (default: the model's sigma_max, or its mean_sigma "
+                   "with --sampler mean)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--aug-sigma", type=float, default=None,
                    help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
@@ -43,7 +48,7 @@ def register(sub) -> None:
 
 
 JOB_KEYS = ("prompt", "input", "output", "negative_prompt", "num_cond_frames", "num_frames", "steps",
-            "guidance", "seed", "sampler", "aug_sigma", "decode", "change_threshold")
+            "guidance", "seed", "sampler", "aug_sigma", "decode", "change_threshold", "sigma_max")
 
 
 def guardrail_config(args):

@@ -133,7 +133,7 @@ class WorldPipeline:
     def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
                  steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
                  sampler: str = "dpmpp_2m", aug_sigma: float | None = None, decode: str = "plain",
-                 change_threshold: float = 0.0) -> WorldResult:
+                 change_threshold: float = 0.0, sigma_max: float | None = None) -> WorldResult:
         """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal.
 
         `aug_sigma`: noise on the conditioning latent frames (None: the model's
@@ -142,23 +142,39 @@ class WorldPipeline:
         conditioning frames: the last input frame plus the decoded *change*, see `_residual_decode`).
         `change_threshold` (residual only): drop decoded changes smaller than this (in [-1, 1]
         pixel units, the largest over colour channels and a 3x3 neighbourhood), like a codec's
-        dead zone, so sampling noise does not reach the parts that do not move; 0 = keep all."""
+        dead zone, so sampling noise does not reach the parts that do not move; 0 = keep all.
+        `sigma_max`: the noise level sampling starts from (None: the model's `sigma_max`).
+        `sampler="mean"`: the model's one-step posterior mean E[future | past], one Euler step from
+        its `mean_sigma` (one network pass; the best guess under squared error, blurred where the
+        future is uncertain); `steps` is then 1."""
         from ..guardrails.guard import GuardrailBlocked
 
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
         if aug_sigma is not None and aug_sigma < 0:
             raise WorldsmithError(f"aug_sigma (--aug-sigma) {aug_sigma}: expected >= 0")
+        if sigma_max is not None and not sigma_max > self.denoiser.cfg.sigma_min:
+            raise WorldsmithError(f"sigma_max (--sigma-max) {sigma_max}: expected > the model's sigma_min "
+                                  f"({self.denoiser.cfg.sigma_min})")
         check_decode(decode, change_threshold)
+        from ..diffusion.samplers import SAMPLERS
+
+        if sampler != "mean" and sampler not in SAMPLERS:
+            raise WorldsmithError(f"sampler (--sampler): unknown {sampler!r} (choices: {', '.join(SAMPLERS)}, mean)")
+        mean = sampler == "mean"
+        if mean:
+            steps, sampler = 1, "euler"
+            sigma_max = self.denoiser.cfg.mean_sigma if sigma_max is None else sigma_max
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
             "model": self.model_dir, "input": input if isinstance(input, (str, type(None))) else "<frames>",
             "num_frames": F, "steps": steps, "guidance": guidance, "negative_prompt": negative_prompt,
-            "seed": seed, "sampler": sampler, "device": str(self.device), "size": self.meta["size"],
+            "seed": seed, "sampler": "mean" if mean else sampler, "device": str(self.device), "size": self.meta["size"],
             "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
             "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode,
-            "change_threshold": change_threshold}}
+            "change_threshold": change_threshold,
+            "sigma_max": self.denoiser.cfg.sigma_max if sigma_max is None else sigma_max}}
         if self.guard is not None:
             from ..utils.config import to_dict
 
@@ -202,7 +218,7 @@ class WorldPipeline:
             uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
         # 6. sample latents, 7. decode
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
-                              aug_sigma=aug_sigma)
+                              aug_sigma=aug_sigma, sigma_max=sigma_max)
         if decode == "residual" and K:
             out = self._residual_decode(latent, frames[-K:], F, change_threshold)
         else:

@@ -1,0 +1,76 @@
+"""At which noise level should a world model's one-step posterior mean be read?
+
+The posterior mean E[future | past] is one Euler step from a noise level so high that the
+network's input is almost pure noise: D(sigma * eps, sigma). EDM's sampling range starts at
+sigma_max = 80, but a DiT trained on log-normal(0, 1) sigmas has seen sigma 80 about once in
+100,000 samples (4.4 std out), so its estimate there is poor. This scans the level on
+PhysAlign-64 clips with K conditioning frames and prints PSNR / SSIM / mask IoU per level,
+all scenarios and per scenario, so `DiffusionConfig.mean_sigma` can be chosen on clips that
+the benchmark does not score: `--first-clip 10` takes test-seed clips 10.. of every scenario,
+while `eval physics --clips 10` scores clips 0-9. Session 17 (BENCHMARKS.md): 30.
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_mean_sigma.py \
+        --model worldsmith/pretrained/world-model-dit-tiny-sim64 --cache runs/physics-val \
+        --first-clip 10 --clips 4 --sigmas 80,40,30,20,15,10,5 --decode residual --change-threshold 0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="world-model directory")
+    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
+    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
+    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
+    ap.add_argument("--sigmas", default="80,40,30,20,15,10,5", help="comma-separated noise levels")
+    ap.add_argument("--cond-frames", type=int, default=9)
+    ap.add_argument("--decode", default="plain", choices=("plain", "residual"))
+    ap.add_argument("--change-threshold", type=float, default=0.0)
+    ap.add_argument("--out", help="write the table as JSON here")
+    args = ap.parse_args()
+
+    import numpy as np
+
+    from worldsmith.eval import physics
+    from worldsmith.inference.pipeline import WorldPipeline
+    from worldsmith.sim.clip import scenario_names
+    from worldsmith.utils.progress import progress
+
+    K = args.cond_frames
+    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
+    names = scenario_names()
+    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
+    cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+    table = {}
+    for sigma in (float(s) for s in args.sigmas.split(",")):
+        per: dict = {}
+        for case in progress(cases, desc=f"sigma {sigma:g}"):
+            res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
+                       num_frames=case.rgb.shape[0], sampler="mean", sigma_max=sigma, guidance=0.0, seed=0,
+                       decode=args.decode, change_threshold=args.change_threshold)
+            sc = physics.score_prediction(res.frames[K:], case, K)["per_frame"]
+            d = per.setdefault(case.scenario, {"psnr": [], "ssim": [], "iou": []})
+            d["psnr"].append(float(np.mean(sc["psnr"])))
+            d["ssim"].append(float(np.mean(sc["ssim"])))
+            iou = sc["mask_iou"]
+            d["iou"].append(float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"))
+        rows = {s: {k: float(np.nanmean(v)) for k, v in d.items()} for s, d in per.items()}
+        rows["all"] = {k: float(np.nanmean([x for d in per.values() for x in d[k]])) for k in ("psnr", "ssim", "iou")}
+        table[f"{sigma:g}"] = rows
+    scen = ["all"] + names
+    print("| sigma | " + " | ".join(scen) + " |\n|---|" + "---|" * len(scen))
+    for sigma, rows in table.items():
+        cells = [f"{rows[s]['psnr']:.2f} / {rows[s]['ssim']:.3f}" + (f" / {rows[s]['iou']:.3f}" if s == "all" else "")
+                 for s in scen]
+        print(f"| {sigma} | " + " | ".join(cells) + " |")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"settings": vars(args), "table": table}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
