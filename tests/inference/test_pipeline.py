@@ -267,6 +267,9 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     assert main(["eval", "physics", "--model", world["model"], "--out", str(bad), "--scenarios", "fall",
                  "--clips", "1", "--ood-clips", "0", "--change-threshold", "0.1"]) != 0
     assert not (bad / "results.json").exists()
+    assert main(["eval", "physics", "--model", world["model"], "--out", str(bad), "--scenarios", "fall",
+                 "--clips", "1", "--ood-clips", "0", "--mean-sigma", "0"]) != 0
+    assert not (bad / "results.json").exists()
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     assert res["settings"]["mean_sigma"] == 30.0  # likewise
     rows = {r["method"]: r for r in res["rows"]}

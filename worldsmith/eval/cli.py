@@ -136,11 +136,13 @@ def cmd_physics(args) -> int:
         from .model_predictors import load_predictors
 
         check_decode(args.decode, args.change_threshold)  # once, not once per clip
+        if args.mean_sigma is not None and not args.mean_sigma > 0:
+            raise WorldsmithError(f"--mean-sigma {args.mean_sigma}: expected > 0")
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
                                         sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode,
                                         change_threshold=args.change_threshold, mean_sigma=args.mean_sigma)
         model_name = "world_model"
-        settings = {"model_dir": args.model, "steps": args.steps, "sampler": args.sampler, "guidance": args.guidance,
+        settings = {"model_dir": args.model, "steps": 1 if args.sampler == "mean" else args.steps, "sampler": args.sampler, "guidance": args.guidance,
                     "decode": args.decode, "change_threshold": args.change_threshold,
                     "aug_sigma": (args.aug_sigma if args.aug_sigma is not None
                                   else _model_diffusion(args.model, "aug_sigma_inference")),

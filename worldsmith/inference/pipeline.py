@@ -147,6 +147,7 @@ class WorldPipeline:
         `sampler="mean"`: the model's one-step posterior mean E[future | past], one Euler step from
         its `mean_sigma` (one network pass; the best guess under squared error, blurred where the
         future is uncertain); `steps` is then 1."""
+        from ..diffusion.samplers import SAMPLERS
         from ..guardrails.guard import GuardrailBlocked
 
         if not isinstance(prompt, str) or not prompt.strip():
@@ -157,8 +158,6 @@ class WorldPipeline:
             raise WorldsmithError(f"sigma_max (--sigma-max) {sigma_max}: expected > the model's sigma_min "
                                   f"({self.denoiser.cfg.sigma_min})")
         check_decode(decode, change_threshold)
-        from ..diffusion.samplers import SAMPLERS
-
         if sampler != "mean" and sampler not in SAMPLERS:
             raise WorldsmithError(f"sampler (--sampler): unknown {sampler!r} (choices: {', '.join(SAMPLERS)}, mean)")
         mean = sampler == "mean"
