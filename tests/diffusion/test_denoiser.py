@@ -234,6 +234,8 @@ def test_high_sigma_fraction_trains_the_posterior_mean_level():
     logs = s1[high].log()
     assert abs(logs.mean().item() - (math.log(10) + math.log(80)) / 2) < 0.05  # log-uniform
     assert (s0 >= 10).float().mean() < 0.02  # the log-normal alone almost never reaches there
-    for bad in (dict(high_sigma_fraction=1.5), dict(high_sigma_fraction=-0.1), dict(mean_sigma=300.0)):
+    for bad in (dict(high_sigma_fraction=1.5), dict(high_sigma_fraction=-0.1), dict(mean_sigma=0.0),
+                dict(high_sigma_fraction=0.1, mean_sigma=300.0)):
         with pytest.raises(ValueError, match="high_sigma_fraction|mean_sigma"):
             Denoiser(tiny_net(), DiffusionConfig(**bad))
+    Denoiser(tiny_net(), DiffusionConfig(sigma_max=5.0))  # a small sampling range alone is fine (no high draws)

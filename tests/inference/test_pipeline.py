@@ -167,6 +167,25 @@ def test_posterior_mean_is_one_step_from_mean_sigma(pipe):
         pipe("a red square slides", input=video, num_cond_frames=5, sampler="meen")
 
 
+def test_eval_physics_sampler_mean_uses_mean_sigma(world, tmp_path):
+    """`eval physics --sampler mean`: only the posterior mean is scored (as world_model), at
+    `--mean-sigma` when given (recorded), else at the model's mean_sigma."""
+    from worldsmith.cli import main
+
+    rows = {}
+    for tag, extra in (("default", []), ("s12", ["--mean-sigma", "12"])):
+        out = tmp_path / tag
+        assert main(["eval", "physics", "--model", world["model"], "--out", str(out), "--scenarios", "fall",
+                     "--clips", "1", "--ood-clips", "0", "--cond-frames", "1", "--resolution", str(SIZE),
+                     "--frames", str(FRAMES), "--sampler", "mean", "--device", "cpu", "--videos", "0"] + extra) == 0
+        res = json.loads((out / "results.json").read_text())
+        assert res["settings"]["steps"] == 1 and res["settings"]["mean_sigma"] == (12.0 if extra else 30.0)
+        methods = {r["method"] for r in res["rows"]}
+        assert "world_model" in methods and "world_model_mean" not in methods
+        rows[tag] = next(r for r in res["rows"] if r["method"] == "world_model")
+    assert rows["default"]["psnr/all"] != rows["s12"]["psnr/all"]  # the level reached the model
+
+
 def test_blocked_prompt_and_bad_args(world, tmp_path):
     guarded = WorldPipeline.from_pretrained(world["model"], device="cpu", guardrails=GuardrailConfig(),
                                             text_encoder=world["enc"])

@@ -119,9 +119,11 @@ class Denoiser(nn.Module):
             raise ValueError(f"anchor: expected one of {ANCHORS}, got {self.cfg.anchor!r}")
         if not 0.0 <= self.cfg.high_sigma_fraction <= 1.0:
             raise ValueError(f"high_sigma_fraction: expected 0..1, got {self.cfg.high_sigma_fraction}")
-        if not 0 < self.cfg.mean_sigma / 3 < self.cfg.sigma_max:
-            raise ValueError(f"mean_sigma: expected 0 < mean_sigma / 3 < sigma_max ({self.cfg.sigma_max}), "
-                             f"got {self.cfg.mean_sigma}")
+        if not self.cfg.mean_sigma > 0:
+            raise ValueError(f"mean_sigma: expected > 0, got {self.cfg.mean_sigma}")
+        if self.cfg.high_sigma_fraction > 0 and not self.cfg.mean_sigma / 3 < self.cfg.sigma_max:
+            raise ValueError(f"high_sigma_fraction draws from [mean_sigma / 3, sigma_max]: mean_sigma "
+                             f"{self.cfg.mean_sigma} / 3 must be below sigma_max {self.cfg.sigma_max}")
 
     def scalings(self, sigma: torch.Tensor):
         """(c_skip, c_out, c_in, c_noise) for noise level(s) `sigma`, same shape as `sigma`."""

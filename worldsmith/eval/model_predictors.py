@@ -48,6 +48,7 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
         seed = zlib.crc32(case.key.encode()) & 0x7FFFFFFF  # same clip, same noise, every run
         res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
                    steps=steps, guidance=guidance, seed=seed, sampler=sampler, aug_sigma=aug_sigma,
+                   sigma_max=mean_sigma if sampler == "mean" else None,
                    decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
 
