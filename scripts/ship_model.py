@@ -7,7 +7,11 @@
 - weights in float16 safetensors (half the size; `from_pretrained` loads them into float32);
 - the tokenizer referenced by a path relative to the model directory instead of a copy, so
   several shipped models share one tokenizer;
-- everything else (config.json, diffusion.json, training.json, captions/) copied as is.
+- everything else (config.json, diffusion.json, training.json, captions/) copied as is;
+- world_model.json records the fingerprint of the tokenizer the model was trained with
+  (`CausalVideoTokenizer.fingerprint`), and the tokenizer it will reference must have it;
+- a tokenizer is not shipped over one that shipped models reference with another fingerprint
+  (they would silently read the wrong latents: retrain them first).
 The destination is written beside and swapped in at the end: a failed run leaves the old
 model in place.
 """
@@ -35,10 +39,55 @@ def is_tokenizer(src: str) -> bool:
         return False
 
 
-def ship(src: str, dst: str, tokenizer: str | None) -> None:
+def fingerprint(tokenizer_dir: str) -> str:
+    from worldsmith.tokenizer.model import CausalVideoTokenizer
+
+    return CausalVideoTokenizer.from_pretrained(tokenizer_dir).fingerprint()
+
+
+def users_of(tokenizer_dst: str) -> list[tuple[str, str | None]]:
+    """(model dir, recorded fingerprint or None) of the models beside `tokenizer_dst` that reference it."""
+    parent, out = os.path.dirname(os.path.abspath(tokenizer_dst)), []
+    for name in sorted(os.listdir(parent)) if os.path.isdir(parent) else []:
+        path = os.path.join(parent, name, "world_model.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+            ref = os.path.normpath(os.path.join(parent, name, meta.get("tokenizer") or "tokenizer"))
+            if ref == os.path.normpath(os.path.abspath(tokenizer_dst)):
+                out.append((os.path.join(parent, name), meta.get("tokenizer_fingerprint")))
+    return out
+
+
+def check(src: str, dst: str, tokenizer: str | None) -> dict | None:
+    """The world model's meta with its tokenizer fingerprint (None for a tokenizer); exits on a mismatch."""
     meta_path = os.path.join(src, "world_model.json")
-    if not os.path.isfile(meta_path) and not is_tokenizer(src):
-        raise SystemExit(f"{src}: neither a world-model directory (world_model.json) nor a tokenizer directory")
+    if not os.path.isfile(meta_path):
+        if not is_tokenizer(src):
+            raise SystemExit(f"{src}: neither a world-model directory (world_model.json) nor a tokenizer directory")
+        new = fingerprint(src)
+        stale = [d for d, fp in users_of(dst) if fp != new]
+        if stale:
+            raise SystemExit(f"{dst}: referenced by {', '.join(stale)}, trained on another tokenizer (or recording "
+                             "no fingerprint); retrain and ship them with this tokenizer first")
+        return None
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    own = meta.get("tokenizer_fingerprint") or fingerprint(os.path.join(src, meta.get("tokenizer") or "tokenizer"))
+    meta["tokenizer_fingerprint"] = own
+    if tokenizer:
+        ref = os.path.normpath(os.path.join(dst, tokenizer))
+        if not os.path.isdir(ref):
+            raise SystemExit(f"--tokenizer {tokenizer}: no such directory relative to {dst}")
+        if fingerprint(ref) != own:
+            raise SystemExit(f"--tokenizer {tokenizer}: not the tokenizer {src} was trained on "
+                             f"(fingerprint {fingerprint(ref)}, expected {own})")
+        meta["tokenizer"] = tokenizer
+    return meta
+
+
+def ship(src: str, dst: str, tokenizer: str | None) -> None:
+    meta = check(src, dst, tokenizer)
     tmp = dst.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -54,12 +103,7 @@ def ship(src: str, dst: str, tokenizer: str | None) -> None:
             shutil.copytree(path, os.path.join(tmp, name))
         else:
             shutil.copy2(path, os.path.join(tmp, name))
-    if tokenizer:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        meta["tokenizer"] = tokenizer
-        if not os.path.isdir(os.path.normpath(os.path.join(dst, tokenizer))):
-            raise SystemExit(f"--tokenizer {tokenizer}: no such directory relative to {dst}")
+    if meta is not None:
         with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2)
     shutil.rmtree(dst, ignore_errors=True)

@@ -71,6 +71,21 @@ def test_export_is_self_contained(world):
     assert os.path.isfile(os.path.join(world["model"], "tokenizer", "model.safetensors"))
     assert meta["captions"] == "captions" and os.path.isdir(os.path.join(world["model"], "captions"))
     assert meta["num_frames"] == FRAMES and meta["size"] == SIZE and meta["fps"] == 8
+    from worldsmith.tokenizer.model import CausalVideoTokenizer
+
+    tok = CausalVideoTokenizer.from_pretrained(os.path.join(world["model"], "tokenizer"))
+    assert meta["tokenizer_fingerprint"] == tok.fingerprint()
+
+
+def test_a_swapped_tokenizer_is_refused(world, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(world["model"], model)
+    torch.manual_seed(7)
+    build_tokenizer("cv4x8x8-tiny").save_pretrained(model / "tokenizer")  # same config, other weights
+    with pytest.raises(WorldsmithError, match=r"tokenizer at .* is not the one this model was trained on"):
+        WorldPipeline.from_pretrained(str(model), device="cpu", guardrails=None, text_encoder=world["enc"])
 
 
 def test_text_image_video_shapes(pipe):

@@ -272,3 +272,49 @@ def test_refine_through_encode_video_and_its_errors():
         encode_video(m, frames, refine_steps=-1)
     with pytest.raises(WorldsmithError, match="only continuous"):
         encode_video(tiny("dv", 4, 8), frames, refine_steps=5)
+
+
+def test_fingerprint_survives_fp16_shipping_and_tells_tokenizers_apart(tmp_path):
+    from worldsmith.tokenizer.model import check_fingerprint
+
+    m = tiny("cv", 4, 8)
+    m.latent_std.fill_(1.5)
+    fp = m.fingerprint()
+    assert len(fp) == 16 and fp == m.fingerprint()
+    m.save_pretrained(tmp_path / "tok")
+    assert CausalVideoTokenizer.from_pretrained(tmp_path / "tok").fingerprint() == fp
+    # the shipped copy: float16 weights, float32 statistics (scripts/ship_model.py)
+    shipped = tiny("cv", 4, 8)
+    shipped.load_state_dict({k: (v.half().float() if k not in ("latent_mean", "latent_std") else v)
+                             for k, v in m.state_dict().items()})
+    assert shipped.fingerprint() == fp
+    other = tiny("cv", 4, 8)
+    other.load_state_dict(m.state_dict())
+    other.latent_mean.fill_(0.25)  # same weights, other statistics: another tokenizer
+    assert other.fingerprint() != fp
+    retrained = tiny("cv", 4, 8)
+    retrained.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        next(retrained.parameters()).add_(0.01)
+    assert retrained.fingerprint() != fp
+
+    check_fingerprint(m, {"tokenizer_fingerprint": fp}, "wm", "tok")
+    check_fingerprint(m, {}, "wm", "tok")  # older models record none: not checked
+    with pytest.raises(WorldsmithError, match=r"--model wm: the tokenizer at tok is not the one .*expected " + fp):
+        check_fingerprint(other, {"tokenizer_fingerprint": fp}, "wm", "tok")
+
+
+def test_shipped_models_reference_the_tokenizer_they_were_trained_on():
+    """The shipped world and robot models share a tokenizer by relative path; shipping a new
+    tokenizer without retraining them would silently change what their latents mean."""
+    import json
+    import os
+
+    from worldsmith.quickstart import PRETRAINED
+
+    models = [d for d in sorted(os.listdir(PRETRAINED)) if os.path.isfile(os.path.join(PRETRAINED, d, "world_model.json"))]
+    assert {"world-model-dit-tiny-sim64", "robot-push-dit-tiny-sim64"} <= set(models)
+    for name in models:
+        meta = json.loads(open(os.path.join(PRETRAINED, name, "world_model.json"), encoding="utf-8").read())
+        tok = CausalVideoTokenizer.from_pretrained(os.path.join(PRETRAINED, name, meta["tokenizer"]))
+        assert meta.get("tokenizer_fingerprint") == tok.fingerprint(), name

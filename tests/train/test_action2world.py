@@ -74,6 +74,31 @@ def test_exports(runs):
     assert os.path.isfile(os.path.join(runs["lora"], "adapter_model.safetensors"))
 
 
+def test_a_model_refuses_a_tokenizer_it_was_not_trained_on(runs, tmp_path):
+    """Exports record their tokenizer's fingerprint; loading (or post-training) with another one is refused."""
+    import shutil
+
+    from worldsmith.inference.action import ActionWorldModel
+    from worldsmith.tokenizer.model import CausalVideoTokenizer
+
+    for d in (runs["base"], runs["full"]):
+        meta = json.loads(open(os.path.join(d, "world_model.json")).read())
+        tok = CausalVideoTokenizer.from_pretrained(os.path.join(d, "tokenizer"))
+        assert meta["tokenizer_fingerprint"] == tok.fingerprint()
+    moved = tmp_path / "full"
+    shutil.copytree(runs["full"], moved)
+    torch.manual_seed(123)
+    build_tokenizer("cv4x8x8-tiny").save_pretrained(moved / "tokenizer")  # same config, other weights
+    with pytest.raises(WorldsmithError, match="not the one this model was trained on"):
+        ActionWorldModel.from_pretrained(str(moved), device="cpu", text_encoder=runs["enc"])
+    base = tmp_path / "base"
+    shutil.copytree(runs["base"], base)
+    shutil.copytree(moved / "tokenizer", base / "tokenizer", dirs_exist_ok=True)
+    cfg = a2w.resolve_config(str(base), None, FAST, data__root=runs["data"], train__steps=1)
+    with pytest.raises(WorldsmithError, match="--init .*not the one"):
+        a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+
+
 def test_lora_trains_only_adapters(runs):
     den = runs["lora_live"]
     names = [n for n, p in den.named_parameters() if p.requires_grad]
@@ -118,6 +143,27 @@ def test_action_model_predicts(runs):
     assert out.shape == (2, 8, SIZE, SIZE, 3) and out.dtype == np.uint8
     with pytest.raises(WorldsmithError, match="actions"):
         wm.predict(ctx, past, np.zeros((2, 3, 7), np.float32))
+
+
+def test_action_guidance_amplifies_what_the_actions_change(runs):
+    """g > 0: D_act + g * (D_act - D_zeroed); with zeroed actions both branches agree, so it is a no-op."""
+    from worldsmith.inference.action import ActionWorldModel
+
+    plain = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], steps=2)
+    guided = ActionWorldModel(plain.denoiser, plain.tokenizer, plain.text_cond, plain.meta, plain.device, steps=2,
+                              action_guidance=3.0)
+    ctx = np.random.default_rng(1).integers(0, 255, (2, plain.context_frames, SIZE, SIZE, 3), dtype=np.uint8)
+    latent = plain.encode(ctx)
+    past = np.zeros((2, plain.context_frames - 1, 7), np.float32)
+    acts = np.random.default_rng(2).uniform(-0.05, 0.05, (2, plain.k, 7)).astype(np.float32)
+    zero = np.zeros_like(acts)
+    torch.testing.assert_close(guided.predict_latent(latent, past, zero), plain.predict_latent(latent, past, zero))
+    a, g = plain.predict_latent(latent, past, acts), guided.predict_latent(latent, past, acts)
+    assert not torch.allclose(a, g)  # the trained action MLPs move the prediction, and guidance moves it further
+    with pytest.raises(WorldsmithError, match="action_guidance"):
+        ActionWorldModel(plain.denoiser, plain.tokenizer, plain.text_cond, plain.meta, plain.device, action_guidance=-1)
+    assert main(["eval", "actions", "--model", runs["full"], "--clips", "1", "--action-guidance", "-2",
+                 "--out", "unused"]) == 2
 
 
 def test_env_checker_and_make(runs):
@@ -168,7 +214,8 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert main(["eval", "actions", "--model", runs["full"], "--clips", "2", "--frames", "13",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout-aug-sigma", "0.2"]) == 0
     res = json.loads((out / "results.json").read_text())
-    assert res["settings"] == {"model": runs["full"], "sampler_steps": 2, "rollout": "latent", "rollout_aug_sigma": 0.2}
+    assert res["settings"] == {"model": runs["full"], "sampler_steps": 2, "rollout": "latent", "rollout_aug_sigma": 0.2,
+                               "action_guidance": 0.0}
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3

@@ -27,6 +27,9 @@ def _add_rollout_args(p) -> None:
     p.add_argument("--rollout-aug-sigma", type=float, default=None,
                    help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
                    "true frames)")
+    p.add_argument("--action-guidance", type=float, default=0.0,
+                   help="classifier-free guidance on the actions: D_act + g * (D_act - D_zeroed actions), "
+                   "at twice the cost per step (default 0 = off)")
     p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
 
@@ -102,14 +105,17 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_actions)
 
 
-def _aug(args) -> dict:
+def _rollout_options(args) -> dict:
     from ..utils.errors import WorldsmithError
 
+    if not args.action_guidance >= 0:
+        raise WorldsmithError(f"--action-guidance {args.action_guidance}: expected >= 0")
+    out = {"action_guidance": args.action_guidance}
     if args.rollout_aug_sigma is None:
-        return {}
+        return out
     if args.rollout_aug_sigma < 0:
         raise WorldsmithError(f"--rollout-aug-sigma {args.rollout_aug_sigma}: expected >= 0")
-    return {"rollout_aug_sigma": args.rollout_aug_sigma}
+    return {**out, "rollout_aug_sigma": args.rollout_aug_sigma}
 
 
 def _model_diffusion(model_dir: str, key: str):
@@ -172,10 +178,10 @@ def cmd_policy(args) -> int:
         raise WorldsmithError("--episodes and --max-steps must be >= 1")
     policies = dict(load_policy(spec) for spec in (args.policy or ["good", "noisy", "random"]))
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
-                                          latent_rollout=args.rollout == "latent", **_aug(args))
+                                          latent_rollout=args.rollout == "latent", **_rollout_options(args))
     rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out,
                             settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
-                            "rollout_aug_sigma": wm.rollout_aug_sigma})
+                            "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance})
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'agreement':>10} "
           f"{'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
@@ -201,7 +207,7 @@ def cmd_actions(args) -> int:
     if args.data and not os.path.isdir(args.data):
         raise WorldsmithError(f"--data {args.data}: not a directory")
     wm = ActionWorldModel.from_pretrained(args.model, device=args.device, steps=args.sampler_steps,
-                                          latent_rollout=args.rollout == "latent", **_aug(args))
+                                          latent_rollout=args.rollout == "latent", **_rollout_options(args))
     if args.frames < wm.context_frames + wm.k:
         raise WorldsmithError(f"--frames {args.frames}: need at least {wm.context_frames + wm.k}")
     skipped = []
@@ -221,7 +227,7 @@ def cmd_actions(args) -> int:
     res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
     res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
-                       "rollout_aug_sigma": wm.rollout_aug_sigma}
+                       "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance}
     res["skipped"] = skipped
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)

@@ -20,6 +20,11 @@ A context the model generated itself is not a clean latent, so its conditioning 
 augmentation noise `rollout_aug_sigma` (default 0.05, within the range the model saw in
 training) instead of the 0.001 used for true frames (Cosmos's default): on 48 held-out clips
 this raised PSNR, SSIM, object IoU and arm accuracy together (BENCHMARKS.md, robot section).
+
+Action guidance (`action_guidance` g > 0) is classifier-free guidance on the actions: each
+denoising step runs the model with the true actions and with all actions zeroed (a still arm,
+which the training data holds in pauses and jitter) and returns D_act + g * (D_act - D_zero),
+amplifying whatever the actions change in the prediction, at twice the cost per step.
 """
 
 from __future__ import annotations
@@ -41,12 +46,15 @@ class ActionWorldModel:
 
     def __init__(self, denoiser, tokenizer, text_cond: dict, meta: dict, device: torch.device, *,
                  steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m", latent_rollout: bool = True,
-                 rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA):
+                 rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0):
         self.denoiser, self.tokenizer, self.text_cond, self.meta = denoiser, tokenizer, text_cond, meta
         self.device, self.steps, self.sampler, self.latent_rollout = device, steps, sampler, latent_rollout
         if rollout_aug_sigma < 0:
             raise WorldsmithError(f"rollout_aug_sigma={rollout_aug_sigma}: expected >= 0")
         self.rollout_aug_sigma = rollout_aug_sigma
+        if not action_guidance >= 0:
+            raise WorldsmithError(f"action_guidance={action_guidance}: expected >= 0")
+        self.action_guidance = float(action_guidance)
         cfg = denoiser.net.cfg
         self.k, self.action_dim = cfg.actions_per_frame, cfg.action_dim
         self.size, self.fps = int(meta.get("size", 64)), float(meta.get("fps", 15.0))
@@ -58,10 +66,10 @@ class ActionWorldModel:
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", *, text_encoder=None, steps: int = 10,
                         context_latents: int = 2, latent_rollout: bool = True,
-                        rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA) -> "ActionWorldModel":
+                        rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0) -> "ActionWorldModel":
         """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`)."""
         from ..text.encoder import TextEncoder
-        from ..tokenizer.model import CausalVideoTokenizer
+        from ..tokenizer.model import CausalVideoTokenizer, check_fingerprint
         from ..train.action2world import load_action_denoiser
         from ..utils.device import resolve_device
 
@@ -73,15 +81,17 @@ class ActionWorldModel:
                                   f"`worldsmith train --task action2world --init {d}`")
         dev = resolve_device(device)
         den = load_action_denoiser(d, device=dev).eval()
-        tok = CausalVideoTokenizer.from_pretrained(os.path.join(d, meta.get("tokenizer") or "tokenizer"),
-                                                   device=dev).eval()
+        tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")
+        tok = CausalVideoTokenizer.from_pretrained(tok_dir, device=dev).eval()
+        check_fingerprint(tok, meta, d, tok_dir)
         if text_encoder is None:
             name = meta.get("text_encoder") or "minilm"
             text_encoder = TextEncoder(None if name.startswith("minilm") else name,
                                        max_length=int(meta.get("text_max_length", 64)))
         hidden, mask = text_encoder.encode_tokens([meta.get("prompt", "")])
         return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps,
-                   context_latents=context_latents, latent_rollout=latent_rollout, rollout_aug_sigma=rollout_aug_sigma)
+                   context_latents=context_latents, latent_rollout=latent_rollout, rollout_aug_sigma=rollout_aug_sigma,
+                   action_guidance=action_guidance)
 
     def _check(self, context: np.ndarray, past: np.ndarray, actions: np.ndarray) -> None:
         B, C = context.shape[:2]
@@ -121,7 +131,9 @@ class ActionWorldModel:
         acts = np.concatenate([np.asarray(past_actions, np.float32), np.asarray(actions, np.float32)], axis=1)
         cond = {"text": self.text_cond["text"].expand(B, -1, -1), "text_mask": self.text_cond["text_mask"].expand(B, -1),
                 "actions": torch.from_numpy(acts).to(self.device)}
-        sample = generate(self.denoiser, shape, cond, guidance=0.0, cond_latent=latent, num_cond_frames=c,
+        uncond = {**cond, "actions": torch.zeros_like(cond["actions"])} if self.action_guidance else None
+        sample = generate(self.denoiser, shape, cond, uncond=uncond, guidance=self.action_guidance,
+                          cond_latent=latent, num_cond_frames=c,
                           steps=self.steps, sampler=self.sampler, seed=seed,
                           aug_sigma=self.rollout_aug_sigma if generated_context else None)
         return sample[:, :, c:]

@@ -63,7 +63,7 @@ class WorldPipeline:
         from ..diffusion import Denoiser
         from ..guardrails.guard import GuardrailConfig, Guardrails
         from ..text.encoder import TextEncoder
-        from ..tokenizer.model import CausalVideoTokenizer
+        from ..tokenizer.model import CausalVideoTokenizer, check_fingerprint
         from ..utils.device import resolve_device
 
         d = require_dir(model_dir, "--model")
@@ -72,6 +72,7 @@ class WorldPipeline:
         den = Denoiser.from_pretrained(d, device=dev).eval()
         tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")  # relative (absolute paths also work)
         tok = CausalVideoTokenizer.from_pretrained(tok_dir, device=dev).eval()
+        check_fingerprint(tok, meta, d, tok_dir)
         if text_encoder is None:
             name = meta.get("text_encoder") or "minilm"
             path = None if name.startswith("minilm") else (name if os.path.isabs(name) else os.path.join(d, name))

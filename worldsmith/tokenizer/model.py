@@ -197,6 +197,25 @@ class CausalVideoTokenizer(nn.Module):
         self._stream, self._first_chunk = on, True
 
     # ----------------------------------------------------------------- checkpoints
+    def fingerprint(self) -> str:
+        """A short digest of this tokenizer's config, weights and latent statistics.
+
+        World models record it (world_model.json "tokenizer_fingerprint") and check it at load:
+        a world model only makes sense with the tokenizer whose latents it was trained on.
+        Weights are hashed as float16, so the fp32 training copy and the fp16 shipped copy
+        (`scripts/ship_model.py`) of one tokenizer share a fingerprint.
+        """
+        import hashlib
+
+        h = hashlib.sha256(json.dumps(cfgutil.to_dict(self.cfg), sort_keys=True).encode())
+        for name, v in sorted(self.state_dict().items()):
+            v = v.detach().cpu().contiguous()
+            if v.is_floating_point():
+                v = v.float() if name in ("latent_mean", "latent_std") else v.half()
+            h.update(name.encode())
+            h.update(v.numpy().tobytes())
+        return h.hexdigest()[:16]
+
     def save_pretrained(self, out_dir: str | os.PathLike) -> None:
         """Write config.json + model.safetensors (weights and latent statistics) atomically."""
         out_dir = os.fspath(out_dir)
@@ -237,6 +256,18 @@ class CausalVideoTokenizer(nn.Module):
             raise WorldsmithError(f"{w_path}: weights do not match config.json "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         return model.to(device).eval()
+
+
+def check_fingerprint(tokenizer: CausalVideoTokenizer, meta: dict, model_dir: str, tokenizer_dir: str,
+                      arg: str = "--model") -> None:
+    """Refuse a world model whose world_model.json records another tokenizer than `tokenizer`
+    (models saved before fingerprints existed record none and are not checked)."""
+    want = meta.get("tokenizer_fingerprint")
+    if want and tokenizer.fingerprint() != want:
+        raise WorldsmithError(f"{arg} {model_dir}: the tokenizer at {tokenizer_dir} is not the one this model was "
+                              f"trained on (fingerprint {tokenizer.fingerprint()}, expected {want}); its latents "
+                              "would mean something else to the model: retrain the model on this tokenizer, or "
+                              "point world_model.json \"tokenizer\" at the right one")
 
 
 def build_tokenizer(cfg_or_preset: TokenizerConfig | str) -> CausalVideoTokenizer:

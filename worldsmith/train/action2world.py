@@ -143,6 +143,9 @@ class Action2WorldTask(Video2WorldTask):
         self.arrays = (cfg.action_key,)
         if not self.cfg.data.root:
             raise WorldsmithError("--data: a clip dataset of robot clips with actions is required")
+        from ..tokenizer.model import check_fingerprint
+
+        check_fingerprint(self.tokenizer, read_world_model(cfg.init)[2], cfg.init, cfg.tokenizer, arg="--init")
         scale = action_scale(self.cfg.data.root, cfg.action_key)
         st = self.tokenizer.cfg.temporal_compression
         model = dataclasses.replace(self.cfg.model, action_dim=len(scale), actions_per_frame=st,
@@ -232,7 +235,8 @@ class Action2WorldTask(Video2WorldTask):
         self.tokenizer.save_pretrained(os.path.join(out_dir, "tokenizer"))
         _, _, base_meta = read_world_model(self.cfg.init)
         atomic_write_json(os.path.join(out_dir, "world_model.json"), {
-            **base_meta, "tokenizer": "tokenizer", "captions": "", "task": "action2world",
+            **base_meta, "tokenizer": "tokenizer", "tokenizer_fingerprint": self.tokenizer.fingerprint(),
+            "captions": "", "task": "action2world",
             "prompt": self.cfg.prompt, "num_frames": self.cfg.data.num_frames,
             "action": {"dim": self.cfg.model.action_dim, "per_latent_frame": self.cfg.model.actions_per_frame,
                        "key": self.cfg.action_key, "lora_rank": self.cfg.lora_rank,

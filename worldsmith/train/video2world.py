@@ -286,7 +286,7 @@ class Video2WorldTask(Task):
             except WorldsmithError as e:
                 log.warning("no caption index exported: %s", e)
         atomic_write_json(os.path.join(out_dir, "world_model.json"), {
-            "tokenizer": "tokenizer",
+            "tokenizer": "tokenizer", "tokenizer_fingerprint": self.tokenizer.fingerprint(),
             "text_encoder": self.cfg.text_encoder or "minilm",
             "text_max_length": self.cfg.text_max_length,
             "captions": "captions" if has_index else "",
