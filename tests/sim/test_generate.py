@@ -91,6 +91,17 @@ def test_robot_policy_mix_and_resume_guard(tmp_path, capsys):
     assert main(["sim", "generate", "--scenario", "robot_push", "--num-clips", "3", "--frames", "5",
                  "--resolution", "32", "--workers", "1", "--robot-policy", "good", "--out", out]) == 2
     assert "robot_policy: mix -> good" in capsys.readouterr().err
+    assert main(["sim", "generate", "--scenario", "robot_push", "--num-clips", "3", "--frames", "5",
+                 "--resolution", "32", "--workers", "1", "--robot-policy", "mix", "--robot-rest", "2",
+                 "--out", out]) == 2
+    assert "robot_rest: 0 -> 2" in capsys.readouterr().err
+    rest = str(tmp_path / "rest")  # --robot-rest: robot clips open with the arm still; other scenarios as before
+    assert main(["sim", "generate", "--scenario", "robot_push", "--scenario", "fall", "--num-clips", "1",
+                 "--frames", "5", "--resolution", "32", "--workers", "1", "--robot-rest", "2", "--out", rest]) == 0
+    clips = {rec["key"]: rec for rec in iter_clips(rest)}
+    robot = clips[clip_key("robot_push", 0, 0)]
+    assert robot["meta"]["params"]["rest_frames"] == 2 and not robot["arrays"]["actions"][:2].any()
+    assert "rest_frames" not in clips[clip_key("fall", 0, 0)]["meta"]["params"]
     with pytest.raises(WorldsmithError, match="no robot"):
         simulate_clip("fall", 1, frames=2, policy="good")
 

@@ -112,3 +112,25 @@ def test_step_by_step_is_deterministic_and_matches_across_instances(sim):
         assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
     finally:
         other.close()
+
+
+def test_rest_clips_start_like_an_episode(sim):
+    """`rest` frames of zero actions first: the clip's opening frames are the environments' start frames."""
+    from worldsmith.envs.sim_env import sim_start
+    from worldsmith.sim.generate import generate_dataset
+    from worldsmith.utils.errors import WorldsmithError
+
+    c = simulate_clip("robot_push", 4, frames=13, policy="good", rest=4)
+    assert c.meta["params"]["rest_frames"] == 4
+    assert not c.actions[:4].any() and np.abs(c.actions[4:12, :3]).sum() > 0  # then the pusher acts
+    start = sim_start(sim, 4, 5)
+    np.testing.assert_array_equal(c.rgb[:5], start["frames"])
+    plain = simulate_clip("robot_push", 4, frames=13, policy="good")
+    assert "rest_frames" not in plain.meta["params"] and np.abs(plain.actions[:4]).sum() > 0
+    for bad in (13, -1):
+        with pytest.raises(WorldsmithError, match="rest"):
+            simulate_clip("robot_push", 4, frames=13, rest=bad)
+    with pytest.raises(WorldsmithError, match="no robot"):
+        simulate_clip("fall", 0, frames=5, rest=2)
+    with pytest.raises(WorldsmithError, match="--robot-rest"):
+        generate_dataset("unused", "robot_push", num_clips=1, frames=9, robot_rest=9)

@@ -37,6 +37,9 @@ def register(sub) -> None:
                    help="robot_push clips: the seed's scripted pick, one policy, mix = good/noisy/random in turn, "
                    "or mix-play = half random-waypoint play + the mix (the data for action-conditioned "
                    "post-training; default scripted)")
+    p.add_argument("--robot-rest", type=int, default=0,
+                   help="robot_push clips: the arm holds still for this many frames before the policy acts, "
+                   "as at the start of an episode (default 0)")
     p.set_defaults(func=cmd_generate)
 
 
@@ -61,6 +64,7 @@ def cmd_generate(args) -> int:
     summary = generate_dataset(args.out, args.scenario or "all", num_clips=args.num_clips,
                                resolution=args.resolution, frames=args.frames, fps=args.fps, seed=args.seed,
                                workers=args.workers, perturb=args.perturb, ood=args.ood,
-                               shard_max_clips=args.shard_max_clips, robot_policy=args.robot_policy)
+                               shard_max_clips=args.shard_max_clips, robot_policy=args.robot_policy,
+                               robot_rest=args.robot_rest)
     print(json.dumps(summary))
     return 1 if summary["failed"] and not summary["written"] and not summary["skipped"] else 0

@@ -97,11 +97,13 @@ def sample_params(scenario: str, seed: int, ood: bool = False) -> dict:
 
 def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int = 33, fps: int = 15,
                   perturb: float = 0.0, ood: bool = False, perturb_seed: int = 0,
-                  world: World | None = None, policy: str | None = None) -> SimClip:
+                  world: World | None = None, policy: str | None = None, rest: int = 0) -> SimClip:
     """Simulate and render one clip. Same arguments -> identical arrays, caption and meta.
 
     `policy` (robot scenarios only): 'good', 'noisy', 'random' or 'play' replaces the scripted
     policy the seed would pick (e.g. random-waypoint play data for action-conditioned post-training).
+    `rest` (robot scenarios only): the arm holds still (zero actions) for the clip's first `rest`
+    frames before the policy acts, as at the start of an episode (`envs.sim_env.sim_start`).
 
     `perturb` re-simulates the same clip with its initial state moved by that relative amount
     (0.01 = 1%, the benchmark's physical-variance ceiling); `perturb_seed` picks the noise draw.
@@ -117,6 +119,12 @@ def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int
         if policy not in ROBOT_POLICIES:
             raise WorldsmithError(f"policy={policy!r}: expected one of {', '.join(ROBOT_POLICIES)}")
         params["policy"] = policy
+    if rest:
+        if "policy" not in params:
+            raise WorldsmithError(f"rest={rest!r}: scenario {scenario!r} has no robot to hold still")
+        if not isinstance(rest, (int, np.integer)) or not 0 <= rest < frames:
+            raise WorldsmithError(f"rest={rest!r}: expected an integer in 0..{frames - 1} (frames held still)")
+        params["rest_frames"] = int(rest)
     world = world or default_world()
     world.reset(substeps=sub)
     sc.build(world, params)

@@ -25,7 +25,7 @@ from ..utils.progress import progress
 
 log = logging.getLogger(__name__)
 ROBOT_POLICY_CHOICES = ("scripted", "good", "noisy", "random", "play", "mix", "mix-play")
-SETTINGS = ("resolution", "frames", "fps", "perturb", "ood", "robot_policy")  # must match when resuming a directory
+SETTINGS = ("resolution", "frames", "fps", "perturb", "ood", "robot_policy", "robot_rest")  # must match when resuming a directory
 
 
 def clip_key(scenario: str, base_seed: int, index: int) -> str:
@@ -47,7 +47,8 @@ def _simulate_job(job: dict) -> dict:
 
         clip = simulate_clip(job["scenario"], job["seed"], resolution=job["resolution"], frames=job["frames"],
                              fps=job["fps"], perturb=job["perturb"], ood=job["ood"],
-                             policy=_robot_policy(job))
+                             policy=_robot_policy(job),
+                             rest=job.get("robot_rest", 0) if job["scenario"] == "robot_push" else 0)
         arrays = {"states": clip.states, "depth": clip.depth, "seg": clip.seg}
         if clip.actions is not None:
             arrays["actions"] = clip.actions
@@ -95,7 +96,7 @@ def _check_resume(out: str, settings: dict) -> None:
             old = (json.load(f).get("info") or {}).get("sim")
     except (OSError, json.JSONDecodeError):
         return
-    defaults = {"robot_policy": "scripted"}  # datasets written before the setting existed
+    defaults = {"robot_policy": "scripted", "robot_rest": 0}  # datasets written before the settings existed
     changed = [k for k in SETTINGS if old and old.get(k, defaults.get(k)) != settings[k]]
     if changed:
         diff = ", ".join(f"{k}: {old.get(k, defaults.get(k))} -> {settings[k]}" for k in changed)
@@ -105,7 +106,7 @@ def _check_resume(out: str, settings: dict) -> None:
 def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips: int = 10, resolution: int = 64,
                      frames: int = 33, fps: int = 15, seed: int = 0, workers: int | None = None,
                      perturb: float = 0.0, ood: bool = False, shard_max_clips: int = 64,
-                     robot_policy: str = "scripted") -> dict:
+                     robot_policy: str = "scripted", robot_rest: int = 0) -> dict:
     """Simulate `num_clips` clips per scenario into the clip dataset `out`; returns a summary.
 
     Keys are `clip_key(scenario, seed, i)`, so a `--perturb` or `--ood` run with the same seed
@@ -113,6 +114,8 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
     'scripted' (each robot clip's own good/noisy pick), 'good', 'noisy', 'random', 'play', 'mix'
     (good, noisy, random in turn: diverse actions for action-conditioned post-training) or
     'mix-play' (half random-waypoint play, the rest good, noisy, random: `clip.MIX_POLICIES`).
+    `robot_rest`: robot clips start with the arm still for that many frames (zero actions), as an
+    episode in the robot environments does, so a model learns to start moving from rest.
     """
     from ..data import ClipWriter
     from .clip import check_args, scenario_names
@@ -130,12 +133,14 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
     check_args(resolution, frames, fps, perturb)
     if robot_policy not in ROBOT_POLICY_CHOICES:
         raise WorldsmithError(f"--robot-policy {robot_policy!r}: expected one of {', '.join(ROBOT_POLICY_CHOICES)}")
+    if not isinstance(robot_rest, int) or not 0 <= robot_rest < frames:
+        raise WorldsmithError(f"--robot-rest {robot_rest!r}: expected an integer in 0..{frames - 1}")
     if workers is None or workers == 0:
         workers = os.cpu_count() or 1
     if workers < 1:
         raise WorldsmithError(f"--workers {workers}: expected >= 1 (0 = all cores)")
     settings = dict(resolution=resolution, frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood), seed=seed,
-                    robot_policy=robot_policy)
+                    robot_policy=robot_policy, robot_rest=robot_rest)
     _check_resume(out, settings)
 
     t0, written, failed, skipped, n_frames = time.perf_counter(), 0, 0, 0, 0
@@ -150,7 +155,7 @@ def generate_dataset(out: str, scenarios: list[str] | str = "all", *, num_clips:
                     continue
                 jobs.append(dict(key=key, scenario=name, seed=clip_seed(name, seed, i), resolution=resolution,
                                  frames=frames, fps=fps, perturb=float(perturb), ood=bool(ood), index=i,
-                                 robot_policy=robot_policy))
+                                 robot_policy=robot_policy, robot_rest=robot_rest))
         bar = progress(total=len(jobs), desc="simulate", unit="clip")
         for res in _run(jobs, workers):
             if "error" in res:

@@ -237,10 +237,15 @@ class _ScriptedController:
         self.policy = make_policy(params["policy"], params["policy_seed"], speed=params["push_speed"] * 15 / fps)
         self.reached = -1
         self.t = 0
+        self.rest = int(params.get("rest_frames", 0))
 
     def act(self) -> np.ndarray:
-        """Choose this frame's action from the current observation and apply it."""
-        a = self.rig.apply(self.policy(self.rig.observation()))
+        """Choose this frame's action from the current observation and apply it (a zero action
+        during the clip's first `rest_frames` frames: the arm starts at rest, as an episode does)."""
+        if self.t < self.rest:
+            a = self.rig.apply(np.zeros(7))
+        else:
+            a = self.rig.apply(self.policy(self.rig.observation()))
         self.t += 1
         if self.reached < 0 and self.rig.success():
             self.reached = self.t - 1
