@@ -207,14 +207,10 @@ class CausalVideoTokenizer(nn.Module):
         """
         import hashlib
 
-        h = hashlib.sha256(json.dumps(cfgutil.to_dict(self.cfg), sort_keys=True).encode())
-        for name, v in sorted(self.state_dict().items()):
-            v = v.detach().cpu().contiguous()
-            if v.is_floating_point():
-                v = v.float() if name in ("latent_mean", "latent_std") else v.half()
-            h.update(name.encode())
-            h.update(v.numpy().tobytes())
-        return h.hexdigest()[:16]
+        from ..utils.fingerprint import module_fingerprint
+
+        weights = module_fingerprint(self, half=True, keep=("latent_mean", "latent_std"))
+        return hashlib.sha256((json.dumps(cfgutil.to_dict(self.cfg), sort_keys=True) + weights).encode()).hexdigest()[:16]
 
     def save_pretrained(self, out_dir: str | os.PathLike) -> None:
         """Write config.json + model.safetensors (weights and latent statistics) atomically."""

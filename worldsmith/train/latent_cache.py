@@ -27,7 +27,6 @@ refused with a one-line error naming what differs: use another directory or dele
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -37,22 +36,13 @@ import torch
 
 from ..utils.atomic import atomic_path, atomic_write_json
 from ..utils.errors import WorldsmithError
+from ..utils.fingerprint import module_fingerprint
 from ..utils.progress import progress
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 WINDOWS_PER_FILE = 64  # bounds the raw frames held before encoding (64 x 33 x 256^2 x 3 = 415 MB)
-
-
-def module_fingerprint(module: torch.nn.Module) -> str:
-    """sha256 (16 hex) of a module's state (names, shapes, bytes): same weights, same print."""
-    h = hashlib.sha256()
-    for name, t in sorted(module.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
-        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
 
 
 def cache_settings(task) -> dict:
