@@ -166,6 +166,23 @@ def test_action_guidance_amplifies_what_the_actions_change(runs):
                  "--out", "unused"]) == 2
 
 
+def test_residual_rollout_keeps_the_context_where_the_model_changes_nothing(runs):
+    """decode="residual": the rollout is the last context frame plus the decoded change; with a dead
+    zone above every change the model makes, that is the last context frame itself."""
+    from worldsmith.inference.action import ActionWorldModel
+
+    kw = dict(device="cpu", text_encoder=runs["enc"], steps=2)
+    ctx = np.random.default_rng(3).integers(0, 255, (2, 5, SIZE, SIZE, 3), dtype=np.uint8)
+    past, acts = np.zeros((2, 4, 7), np.float32), np.zeros((2, 8, 7), np.float32)
+    plain = ActionWorldModel.from_pretrained(runs["full"], **kw).rollout(ctx, past, acts)
+    res = ActionWorldModel.from_pretrained(runs["full"], decode="residual", **kw).rollout(ctx, past, acts)
+    gated = ActionWorldModel.from_pretrained(runs["full"], decode="residual", change_threshold=1.99, **kw)
+    assert res.shape == plain.shape == (2, 8, SIZE, SIZE, 3) and not np.array_equal(res, plain)
+    np.testing.assert_array_equal(gated.rollout(ctx, past, acts), np.repeat(ctx[:, -1:], 8, axis=1))
+    with pytest.raises(WorldsmithError, match="--decode"):
+        ActionWorldModel.from_pretrained(runs["full"], decode="crisp", **kw)
+
+
 def test_env_checker_and_make(runs):
     from gymnasium.utils.env_checker import check_env
 
@@ -205,6 +222,14 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout", "pixel"]) == 0
     rep = json.loads((out / "results.json").read_text())
     assert rep["settings"]["rollout"] == "pixel" and rep["settings"]["rollout_aug_sigma"] == 0.05
+    assert rep["settings"]["decode"] == "plain"
+    res_out = tmp_path / "policy-residual"  # the latent env, rendered as start frame + decoded change
+    assert main(["eval", "policy", "--model", runs["full"], "--episodes", "2", "--max-steps", "2", "--policy", "good",
+                 "--sampler-steps", "2", "--device", "cpu", "--out", str(res_out), "--decode", "residual",
+                 "--change-threshold", "0.1"]) == 0
+    res_rep = json.loads((res_out / "results.json").read_text())
+    assert res_rep["settings"]["decode"] == "residual" and res_rep["settings"]["change_threshold"] == 0.1
+    assert main(["eval", "policy", "--model", runs["full"], "--change-threshold", "0.1", "--out", str(res_out)]) == 2
     assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep and "spearman_progress" in rep
     for r in rep["policies"].values():
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
@@ -215,7 +240,7 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout-aug-sigma", "0.2"]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["settings"] == {"model": runs["full"], "sampler_steps": 2, "rollout": "latent", "rollout_aug_sigma": 0.2,
-                               "action_guidance": 0.0}
+                               "action_guidance": 0.0, "decode": "plain", "change_threshold": 0.0}
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3

@@ -56,6 +56,7 @@ class _Episodes:
         self.t = np.zeros(n, np.int64)
         self.seeds = np.zeros(n, np.int64)
         self.latents: list = [None] * n  # per episode [C, L, h, w]: the latent history since the last anchor
+        self.anchor: list = [None] * n  # per episode uint8 [C, H, W, 3]: the frames its latent history starts from
         self._sim = None
 
     def start(self, i: int, seed: int, options: dict | None) -> dict:
@@ -85,6 +86,7 @@ class _Episodes:
         self.ee[i] = np.asarray(options.get("ee_pos", np.zeros(3)), np.float32)
         self.tasks[i], self.t[i], self.seeds[i] = options.get("task"), 0, seed
         self.latents[i] = wm.encode(self.frames[i][None])[0] if wm.latent_rollout else None
+        self.anchor[i] = self.frames[i].copy()
         return {"task": self.tasks[i], "frames": frames[-C:]}
 
     def step(self, idx: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,11 +127,13 @@ class _Episodes:
                 self.latents[idx[j]] = torch.cat([self.latents[idx[j]], fresh[row]], dim=1)
         for length in sorted({self.latents[i].shape[1] for i in idx}):  # one causal decode per history length
             js = [j for j, i in enumerate(idx) if self.latents[i].shape[1] == length]
-            video = wm.decode(torch.stack([self.latents[idx[j]] for j in js]))
+            video = wm.decode(torch.stack([self.latents[idx[j]] for j in js]),
+                              known=np.stack([self.anchor[idx[j]] for j in js]))
             for row, j in enumerate(js):
                 new[j] = video[row, -n_new:]
                 if length >= MAX_LATENTS:  # re-anchor: the last frames, re-encoded, start a new history
-                    self.latents[idx[j]] = wm.encode(video[row, -wm.context_frames:][None])[0]
+                    self.anchor[idx[j]] = video[row, -wm.context_frames:].copy()
+                    self.latents[idx[j]] = wm.encode(self.anchor[idx[j]][None])[0]
         return new
 
     def obs(self, i: int) -> dict:

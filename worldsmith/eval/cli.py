@@ -27,6 +27,11 @@ def _add_rollout_args(p) -> None:
     p.add_argument("--rollout-aug-sigma", type=float, default=None,
                    help="conditioning noise on contexts the model generated itself (default 0.05; 0.001 = as for "
                    "true frames)")
+    p.add_argument("--decode", default="plain", choices=("plain", "residual"),
+                   help="plain: the tokenizer's decode of the rollout's latents; residual: the last real context "
+                   "frame plus the decoded change (what stays still stays sharp)")
+    p.add_argument("--change-threshold", type=float, default=0.0,
+                   help="with --decode residual: drop decoded changes smaller than this ([-1, 1] units; default 0)")
     p.add_argument("--action-guidance", type=float, default=0.0,
                    help="classifier-free guidance on the actions: D_act + g * (D_act - D_zeroed actions), "
                    "at twice the cost per step (default 0 = off)")
@@ -108,9 +113,12 @@ def register(sub) -> None:
 def _rollout_options(args) -> dict:
     from ..utils.errors import WorldsmithError
 
+    from ..inference.residual import check_decode
+
     if not args.action_guidance >= 0:
         raise WorldsmithError(f"--action-guidance {args.action_guidance}: expected >= 0")
-    out = {"action_guidance": args.action_guidance}
+    check_decode(args.decode, args.change_threshold)
+    out = {"action_guidance": args.action_guidance, "decode": args.decode, "change_threshold": args.change_threshold}
     if args.rollout_aug_sigma is None:
         return out
     if args.rollout_aug_sigma < 0:
@@ -181,7 +189,8 @@ def cmd_policy(args) -> int:
                                           latent_rollout=args.rollout == "latent", **_rollout_options(args))
     rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out,
                             settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
-                            "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance})
+                            "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance,
+                            "decode": wm.decode_mode, "change_threshold": wm.change_threshold})
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'agreement':>10} "
           f"{'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
@@ -227,7 +236,8 @@ def cmd_actions(args) -> int:
     res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
     res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
-                       "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance}
+                       "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance,
+                       "decode": wm.decode_mode, "change_threshold": wm.change_threshold}
     res["skipped"] = skipped
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)

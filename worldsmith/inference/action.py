@@ -25,6 +25,11 @@ Action guidance (`action_guidance` g > 0) is classifier-free guidance on the act
 denoising step runs the model with the true actions and with all actions zeroed (a still arm,
 which the training data holds in pauses and jitter) and returns D_act + g * (D_act - D_zero),
 amplifying whatever the actions change in the prediction, at twice the cost per step.
+
+Residual decoding (`decode="residual"`, `inference/residual.py`) renders a rollout as the last
+real context frame plus the decoded change: what the model leaves still stays as sharp as
+the real frames instead of as blurred as a reconstruction. In the environment the reference
+is the episode's latest anchor (its start frames, or the frames it was re-anchored on).
 """
 
 from __future__ import annotations
@@ -46,7 +51,10 @@ class ActionWorldModel:
 
     def __init__(self, denoiser, tokenizer, text_cond: dict, meta: dict, device: torch.device, *,
                  steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m", latent_rollout: bool = True,
-                 rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0):
+                 rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0,
+                 decode: str = "plain", change_threshold: float = 0.0):
+        from .residual import check_decode
+
         self.denoiser, self.tokenizer, self.text_cond, self.meta = denoiser, tokenizer, text_cond, meta
         self.device, self.steps, self.sampler, self.latent_rollout = device, steps, sampler, latent_rollout
         if rollout_aug_sigma < 0:
@@ -55,6 +63,8 @@ class ActionWorldModel:
         if not action_guidance >= 0:
             raise WorldsmithError(f"action_guidance={action_guidance}: expected >= 0")
         self.action_guidance = float(action_guidance)
+        check_decode(decode, change_threshold)
+        self.decode_mode, self.change_threshold = decode, float(change_threshold)
         cfg = denoiser.net.cfg
         self.k, self.action_dim = cfg.actions_per_frame, cfg.action_dim
         self.size, self.fps = int(meta.get("size", 64)), float(meta.get("fps", 15.0))
@@ -66,7 +76,8 @@ class ActionWorldModel:
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", *, text_encoder=None, steps: int = 10,
                         context_latents: int = 2, latent_rollout: bool = True,
-                        rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0) -> "ActionWorldModel":
+                        rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0,
+                        decode: str = "plain", change_threshold: float = 0.0) -> "ActionWorldModel":
         """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`)."""
         from ..text.encoder import TextEncoder
         from ..tokenizer.model import CausalVideoTokenizer, check_fingerprint
@@ -91,7 +102,7 @@ class ActionWorldModel:
         hidden, mask = text_encoder.encode_tokens([meta.get("prompt", "")])
         return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps,
                    context_latents=context_latents, latent_rollout=latent_rollout, rollout_aug_sigma=rollout_aug_sigma,
-                   action_guidance=action_guidance)
+                   action_guidance=action_guidance, decode=decode, change_threshold=change_threshold)
 
     def _check(self, context: np.ndarray, past: np.ndarray, actions: np.ndarray) -> None:
         B, C = context.shape[:2]
@@ -113,9 +124,18 @@ class ActionWorldModel:
         return self.tokenizer.encode(rearrange(x, "b t h w c -> b c t h w")).float()
 
     @torch.no_grad()
-    def decode(self, latent: torch.Tensor) -> np.ndarray:
-        """Latents [B, C, 1 + j, h, w] (first latent frame a single image) -> uint8 frames [B, 1 + j*k, H, W, 3]."""
-        video = self.tokenizer.decode(latent).float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+    def decode(self, latent: torch.Tensor, known: np.ndarray | None = None) -> np.ndarray:
+        """Latents [B, C, 1 + j, h, w] (first latent frame a single image) -> uint8 frames [B, 1 + j*k, H, W, 3].
+
+        `known` uint8 [B, K, H, W, 3]: the real frames the first latents encode; with
+        `decode="residual"` the output is those frames, then the last of them plus the decoded change."""
+        if self.decode_mode == "residual" and known is not None:
+            from .residual import residual_decode
+
+            video = residual_decode(self.tokenizer, latent, np.asarray(known), self.change_threshold)
+        else:
+            video = self.tokenizer.decode(latent)
+        video = video.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
         return rearrange(video, "b c t h w -> b t h w c").numpy()
 
     @torch.no_grad()
@@ -149,7 +169,7 @@ class ActionWorldModel:
         self._check(context, past, actions)
         latent = self.encode(context)
         new = self.predict_latent(latent, past, actions, seed=seed)
-        return self.decode(torch.cat([latent, new], dim=2))[:, -actions.shape[1]:]
+        return self.decode(torch.cat([latent, new], dim=2), known=context)[:, -actions.shape[1]:]
 
     def rollout(self, context: np.ndarray, past_actions: np.ndarray, actions: np.ndarray, seed: int = 0,
                 chunk: int = 1) -> np.ndarray:
@@ -180,4 +200,4 @@ class ActionWorldModel:
             past = acts[:, acts.shape[1] - (history.shape[2] - 1) * self.k:]
             latents.append(self.predict_latent(history, past, a, seed=seed + i, generated_context=i > 0))
             acts = np.concatenate([acts, a], axis=1)
-        return self.decode(torch.cat(latents, dim=2))[:, C:]
+        return self.decode(torch.cat(latents, dim=2), known=frames)[:, C:]

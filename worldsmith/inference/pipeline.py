@@ -21,20 +21,9 @@ import torch
 from einops import rearrange
 
 from ..utils.errors import WorldsmithError, read_json, require_dir
+from .residual import DECODE_MODES, check_decode, residual_decode  # noqa: F401 (DECODE_MODES, check_decode re-exported)
 
 log = logging.getLogger(__name__)
-
-DECODE_MODES = ("plain", "residual")
-
-
-def check_decode(decode: str, change_threshold: float) -> None:
-    """Raise WorldsmithError for a decoding mode / change threshold that cannot be used."""
-    if decode not in DECODE_MODES:
-        raise WorldsmithError(f"decode (--decode) {decode!r}: expected one of {', '.join(DECODE_MODES)}")
-    if not 0 <= change_threshold < 2:
-        raise WorldsmithError(f"change_threshold (--change-threshold) {change_threshold}: expected 0 <= t < 2")
-    if change_threshold and decode != "residual":
-        raise WorldsmithError(f"--change-threshold {change_threshold}: only used with --decode residual")
 
 
 @dataclass
@@ -232,29 +221,9 @@ class WorldPipeline:
 
     def _residual_decode(self, latent: torch.Tensor, cond_frames: np.ndarray, F: int,
                          threshold: float = 0.0) -> np.ndarray:
-        """Residual decoding: the last conditioning frame plus the decoded change.
-
-        `D(latent) - D(E(still))`, where `still` is the conditioning frames followed by the last
-        one held for the rest of the video, is what the model changed relative to "nothing moves",
-        as the tokenizer renders both; adding it to the last frame's own pixels keeps what does
-        not move as sharp as the input instead of as blurred as a reconstruction (the tokenizer's
-        error in the static parts cancels), as a codec adds a residual to a reference frame. The
-        first K frames are the input frames themselves."""
-        K = len(cond_frames)
-        tok = self.tokenizer
-        T_pix = 1 + (latent.shape[2] - 1) * self.temporal_compression
-        still = np.concatenate([cond_frames, np.repeat(cond_frames[-1:], T_pix - K, axis=0)])
-        x = torch.from_numpy(still).to(self.device).float().div(127.5).sub(1)
-        x = rearrange(x, "t h w c -> 1 c t h w")
-        ref = tok.decode(tok.encode(x).float())
-        change = (tok.decode(latent) - ref)[:, :, K:]  # [1, C, T - K, H, W] in [-2, 2]
-        if threshold > 0:  # dead zone: keep a change only where it (or a neighbour) is large
-            big = change.abs().amax(dim=1, keepdim=True)
-            big = torch.nn.functional.max_pool3d(big, (1, 3, 3), stride=1, padding=(0, 1, 1))
-            change = change * (big > threshold)
-        future = (x[:, :, -1:] + change).clamp(-1, 1)
-        out = torch.cat([x[:, :, :K], future], dim=2)
-        return self._to_frames(out)[:F]
+        """Residual decoding (`inference/residual.py`): the K input frames, then the last of them plus
+        the decoded change."""
+        return self._to_frames(residual_decode(self.tokenizer, latent, cond_frames[None], threshold))[:F]
 
     def post_guard(self, frames: np.ndarray, fps: float, record: dict) -> np.ndarray:
         """Stage 8: content safety then face pixelation (unchanged when guardrails are off)."""
