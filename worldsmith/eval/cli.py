@@ -111,9 +111,9 @@ def register(sub) -> None:
 
 
 def _rollout_options(args) -> dict:
-    from ..utils.errors import WorldsmithError
-
+    """The ActionWorldModel options of `eval actions|policy`, validated (one clear error each)."""
     from ..inference.residual import check_decode
+    from ..utils.errors import WorldsmithError
 
     if not args.action_guidance >= 0:
         raise WorldsmithError(f"--action-guidance {args.action_guidance}: expected >= 0")

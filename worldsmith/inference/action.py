@@ -29,7 +29,9 @@ amplifying whatever the actions change in the prediction, at twice the cost per 
 Residual decoding (`decode="residual"`, `inference/residual.py`) renders a rollout as the last
 real context frame plus the decoded change: what the model leaves still stays as sharp as
 the real frames instead of as blurred as a reconstruction. In the environment the reference
-is the episode's latest anchor (its start frames, or the frames it was re-anchored on).
+is the episode's latest anchor (its start frames, or the frames it was re-anchored on); in a
+pixel rollout (`latent_rollout=False`) it is each chunk's context, the model's own frames
+after the first chunk.
 """
 
 from __future__ import annotations
