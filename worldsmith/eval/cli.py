@@ -146,7 +146,7 @@ def cmd_physics(args) -> int:
     scenarios = [s.strip() for s in args.scenarios.split(",")] if args.scenarios else None
     predictors, model_name, settings = {}, None, {}
     if args.model:
-        from ..inference.pipeline import check_decode
+        from ..inference.residual import check_decode
         from .model_predictors import load_predictors
 
         check_decode(args.decode, args.change_threshold)  # once, not once per clip

@@ -21,7 +21,7 @@ import torch
 from einops import rearrange
 
 from ..utils.errors import WorldsmithError, read_json, require_dir
-from .residual import DECODE_MODES, check_decode, residual_decode  # noqa: F401 (DECODE_MODES, check_decode re-exported)
+from .residual import check_decode, residual_decode
 
 log = logging.getLogger(__name__)
 
