@@ -145,6 +145,29 @@ def test_action_model_predicts(runs):
         wm.predict(ctx, past, np.zeros((2, 3, 7), np.float32))
 
 
+def test_post_training_at_a_finer_patch_than_the_base(runs, tmp_path):
+    """`--set model.patch_spatial=1` on a 2x2-patch base: re-patched weights, RoPE scaled, exported, loadable."""
+    from worldsmith.inference.action import ActionWorldModel
+
+    cfg = a2w.resolve_config(runs["base"], None, FAST + ["model.patch_spatial=1"], data__root=runs["data"],
+                             train__steps=1)
+    assert cfg.model.patch_spatial == 1 and tuple(cfg.model.rope_position_scale) == (1.0, 0.5, 0.5)
+    task = a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+    net = task.build_model().net
+    base = a2w.Denoiser.from_pretrained(runs["base"]).net
+    w_base = base.patch_embed.weight.reshape(base.patch_embed.weight.shape[0], -1, 4)
+    assert torch.allclose(net.patch_embed.weight, w_base.sum(-1))
+    Trainer(task, cfg.train, tmp_path / "p1").fit()
+    wm = ActionWorldModel.from_pretrained(str(tmp_path / "p1" / "model"), device="cpu", text_encoder=runs["enc"],
+                                          steps=2)
+    assert wm.denoiser.net.cfg.patch_spatial == 1
+    ctx = np.zeros((1, wm.context_frames, SIZE, SIZE, 3), np.uint8)
+    out = wm.rollout(ctx, np.zeros((1, wm.context_frames - 1, 7), np.float32), np.zeros((1, 4, 7), np.float32))
+    assert out.shape == (1, 4, SIZE, SIZE, 3)
+    with pytest.raises(WorldsmithError, match="divisor"):
+        a2w.resolve_config(runs["base"], None, ["model.patch_spatial=3"])
+
+
 def test_action_guidance_amplifies_what_the_actions_change(runs):
     """g > 0: D_act + g * (D_act - D_zeroed); with zeroed actions both branches agree, so it is a no-op."""
     from worldsmith.inference.action import ActionWorldModel

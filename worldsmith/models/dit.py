@@ -60,6 +60,7 @@ class DiTConfig:
     qk_norm: bool = True
     rope_theta: float = 10000.0
     rope_extrapolation: tuple[float, float, float] = (1.0, 1.0, 1.0)  # (t, h, w) NTK ratios
+    rope_position_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)  # (t, h, w) token positions x this
     abs_pos_emb: bool = False      # learnable absolute embedding on top of RoPE
     max_latent_thw: tuple[int, int, int] = (32, 128, 128)  # latent size the abs tables cover
     timestep_scale: float = 1000.0  # c_noise is multiplied by this before the sinusoid
@@ -123,18 +124,21 @@ def rope_split(head_dim: int) -> tuple[int, int, int]:
 
 def rope_3d(head_dim: int, t: int, h: int, w: int, theta: float = 10000.0,
             extrapolation: tuple[float, float, float] = (1.0, 1.0, 1.0),
-            device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            device: torch.device | None = None,
+            position_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
     """cos, sin tables [t*h*w, head_dim/2] for rotating (t, h, w)-ordered tokens.
 
     Each axis rotates its own slice of the head dim; an extrapolation ratio r > 1 stretches
-    that axis's base (NTK-aware: theta * r^(d/(d-2))) to serve longer/larger latents.
+    that axis's base (NTK-aware: theta * r^(d/(d-2))) to serve longer/larger latents. Token
+    positions are multiplied by `position_scale` per axis: a model re-patched from 2x2 to 1x1
+    (`repatch_state_dict`) takes 0.5 on h and w, so two tokens one old patch apart keep their angle.
     """
     angles = []
-    for n, d, ratio in zip((t, h, w), rope_split(head_dim), extrapolation):
+    for n, d, ratio, scale in zip((t, h, w), rope_split(head_dim), extrapolation, position_scale):
         base = theta * ratio ** (d / (d - 2))
         # float64 on the CPU for exact angles at large positions (and MPS has no float64)
         freqs = 1.0 / base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
-        angles.append(torch.arange(n, dtype=torch.float64)[:, None] * freqs)  # [n, d/2]
+        angles.append(torch.arange(n, dtype=torch.float64)[:, None] * float(scale) * freqs)  # [n, d/2]
     a_t, a_h, a_w = angles
     ang = torch.cat([
         a_t[:, None, None, :].expand(t, h, w, -1),
@@ -368,7 +372,7 @@ class DiT(nn.Module):
         if key not in self._rope_cache:
             cfg = self.cfg
             self._rope_cache[key] = rope_3d(cfg.width // cfg.num_heads, t, h, w, cfg.rope_theta,
-                                            tuple(cfg.rope_extrapolation), device)
+                                            tuple(cfg.rope_extrapolation), device, tuple(cfg.rope_position_scale))
         return self._rope_cache[key]
 
     def _check(self, x: torch.Tensor, sigma: torch.Tensor) -> None:

@@ -101,6 +101,12 @@ def resolve_config(init: str, config_file: str | None = None, overrides: list[st
     for dotted, value in fields.items():
         if value is not None:
             cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))
+    if cfg.model.patch_spatial != net_cfg.patch_spatial:  # a finer patch than the base: models/repatch.py
+        from ..models.repatch import repatched_config
+
+        same_patch = dataclasses.replace(cfg.model, patch_spatial=net_cfg.patch_spatial,
+                                         rope_position_scale=net_cfg.rope_position_scale)
+        cfg = dataclasses.replace(cfg, model=repatched_config(same_patch, cfg.model.patch_spatial))
     if cfg.lora_rank < 0:
         raise WorldsmithError(f"--lora-rank {cfg.lora_rank}: expected >= 0 (0 = full fine-tuning)")
     if cfg.action_lr_mult <= 0:
@@ -160,7 +166,14 @@ class Action2WorldTask(Video2WorldTask):
         """The base Denoiser's weights in an action-conditioned net (new action MLPs at zero), LoRA-wrapped."""
         base = Denoiser.from_pretrained(self.cfg.init)
         net = DiT(self.cfg.model)
-        missing, unexpected = net.load_state_dict(base.net.state_dict(), strict=False)
+        state = base.net.state_dict()
+        if base.net.cfg.patch_spatial != net.cfg.patch_spatial:
+            from ..models.repatch import repatch_state_dict
+
+            state = repatch_state_dict(state, base.net.cfg, net.cfg)
+            log.info("re-patched the base model: spatial patch %d -> %d", base.net.cfg.patch_spatial,
+                     net.cfg.patch_spatial)
+        missing, unexpected = net.load_state_dict(state, strict=False)
         if unexpected or any(not k.startswith("action_embedder.") for k in missing):
             raise WorldsmithError(f"--init {self.cfg.init}: weights do not fit the model "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
