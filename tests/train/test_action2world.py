@@ -272,6 +272,10 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert res["per_chunk"]["frames_per_chunk"] == 4
     for name in res["variants"]:  # 8 predicted frames = 2 chunks of 4
         assert len(res["per_chunk"][name]["object_iou"]) == 2 and len(res["per_chunk"][name]["psnr"]) == 2
+    assert set(res["object_travel"]) == {"all", "good", "noisy"}
+    for name, t in res["object_travel"]["all"].items():  # copy-last leaves the object where it was
+        assert set(t) == {"along_px", "true_px", "ratio", "clips"} and (name != "copy last frame" or t["clips"] == 0
+                                                                         or abs(t["along_px"]) < 1.5)
     assert "per rollout chunk" in capsys.readouterr().out
     # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
     generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)

@@ -21,9 +21,10 @@ from einops import rearrange
 
 from ..utils.progress import progress
 from .metrics import psnr, ssim
-from .objects import centroid_error, fit_colour_model, mask_iou, masks_from_colours, masks_from_seg
+from .objects import centroid_error, centroids, fit_colour_model, mask_iou, masks_from_colours, masks_from_seg
 
 HELD_OUT_SEED = 900_000  # clip seeds far from `sim generate`'s hashed per-clip seeds' usual draws
+MIN_TRAVEL_PX = 2.0  # clips whose pushed object moves less than this count as "not pushed" in travel summaries
 
 
 def held_out_clips(n: int, frames: int, resolution: int, seed: int = HELD_OUT_SEED,
@@ -96,6 +97,7 @@ def frame_scores(pred: np.ndarray, clip, C: int) -> dict:
     out = {"mse": ((pred.astype(np.float64) - true.astype(np.float64)) ** 2).reshape(N, -1).mean(1)}
     if getattr(clip, "seg", None) is None:
         out["object_iou"] = out["arm_centroid_px"] = np.full(N, np.nan)
+        out["object_travel_px"] = np.full(2, np.nan)
         return out
     obj, arm = object_and_arm_ids(clip)
     colours = {o["seg_id"]: o["color"] for o in clip.meta["objects"]}
@@ -104,6 +106,37 @@ def frame_scores(pred: np.ndarray, clip, C: int) -> dict:
     tm = masks_from_seg(clip.seg[C:C + N], [obj, arm])
     out["object_iou"] = np.asarray(mask_iou(pm[:, 0], tm[:, 0]), dtype=float)
     out["arm_centroid_px"] = np.asarray(centroid_error(pm[:, 1:2], tm[:, 1:2], normalise=False), dtype=float).reshape(N)
+    out["object_travel_px"] = object_travel(pm[-1, 0], masks_from_seg(clip.seg[C - 1:C], [obj])[0, 0], tm[-1, 0])
+    return out
+
+
+def object_travel(pred_end: np.ndarray, true_start: np.ndarray, true_end: np.ndarray) -> np.ndarray:
+    """[along, true]: how far (px) the pushed object got along its true path, and that path's length.
+
+    `true` is the centroid distance from the last context frame (`true_start`) to the truth's last
+    frame; `along` projects the predicted last-frame centroid's displacement on that path (a model
+    that leaves the object in place scores 0, one that moves it as far as reality `true`). A
+    prediction that lost the object scores 0. Masks are bool [H, W]; NaN when the truth has no object.
+    """
+    c0, c1, cp = centroids(np.stack([true_start, true_end, pred_end]))
+    if np.isnan(c0).any() or np.isnan(c1).any():
+        return np.full(2, np.nan)
+    path = c1 - c0
+    length = float(np.hypot(*path))
+    if np.isnan(cp).any() or length == 0:
+        return np.array([0.0, length])
+    return np.array([float((cp - c0) @ path) / length, length])
+
+
+def travel_summary(per_clip_travel: dict[str, list[np.ndarray]], min_px: float = MIN_TRAVEL_PX) -> dict:
+    """Per variant, over clips whose object truly moved >= `min_px`: mean `along` / `true` (px) and their ratio."""
+    out = {}
+    for name, rows in per_clip_travel.items():
+        t = np.array(rows, dtype=float).reshape(-1, 2)
+        moved = t[:, 1] >= min_px
+        along, true = (float(t[moved, 0].mean()), float(t[moved, 1].mean())) if moved.any() else (np.nan, np.nan)
+        out[name] = {"along_px": along, "true_px": true, "ratio": along / true if moved.any() else np.nan,
+                     "clips": int(moved.sum())}
     return out
 
 
@@ -168,7 +201,12 @@ def action_fidelity(wm, clips: list, seed: int = 0) -> dict:
     per_policy = {pol: {name: {m: mean([r[name][m] for r in per_clip if r["policy"] == pol]) for m in per_clip[0][name]}
                         for name in preds} for pol in groups}
     chunks = {"frames_per_chunk": k, **{name: per_chunk(f, k) for name, f in frames.items()}}
+    travel = {name: [f["object_travel_px"] for f in fs] for name, fs in frames.items()}
+    policies = [r["policy"] for r in per_clip]
+    travel_by_policy = {pol: travel_summary({name: [t for t, p in zip(rows, policies) if p == pol]
+                                             for name, rows in travel.items()}) for pol in groups}
     return {"variants": variants, "per_policy": per_policy, "per_chunk": chunks, "per_clip": per_clip,
+            "object_travel": {"all": travel_summary(travel), **travel_by_policy},
             "context_frames": C, "predicted_frames": N, "predictions": preds}
 
 

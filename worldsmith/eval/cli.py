@@ -257,6 +257,14 @@ def cmd_actions(args) -> int:
     print(f"object IoU per rollout chunk of {ch['frames_per_chunk']} frames (where the rollout degrades):")
     for name in res["variants"]:
         print(f"  {name:<22} " + " ".join(f"{v:5.3f}" for v in ch[name]["object_iou"]))
+    travel = res["object_travel"]["all"]
+    some = next(iter(travel.values()))
+    if some["clips"]:
+        print(f"pushed object's travel along its true path by the last frame ({some['clips']} clips where it moved; "
+              f"truth {some['true_px']:.1f} px):")
+        for pol, summary in res["object_travel"].items():
+            print(f"  {pol + ':':<8} " + "  ".join(f"{name} {t['along_px']:.1f} px ({t['ratio']:.0%})"
+                                                  for name, t in summary.items() if t["clips"]))
     sens = res["sensitivity"]
     print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
           f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
