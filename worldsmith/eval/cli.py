@@ -263,8 +263,9 @@ def cmd_actions(args) -> int:
         print(f"pushed object's travel along its true path by the last frame ({some['clips']} clips where it moved; "
               f"truth {some['true_px']:.1f} px):")
         for pol, summary in res["object_travel"].items():
-            print(f"  {pol + ':':<8} " + "  ".join(f"{name} {t['along_px']:.1f} px ({t['ratio']:.0%})"
-                                                  for name, t in summary.items() if t["clips"]))
+            cells = [f"{name} {t['along_px']:.1f} px ({t['ratio']:.0%})" for name, t in summary.items() if t["clips"]]
+            if cells:
+                print(f"  {pol + ':':<8} " + "  ".join(cells) + f"  [{next(iter(summary.values()))['clips']} clips]")
     sens = res["sensitivity"]
     print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
           f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
