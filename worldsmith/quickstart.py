@@ -116,7 +116,7 @@ def robot_policies(out: str, episodes: int, device: str) -> None:
 
     print(f"\nrobot policies in the action-conditioned world model {ROBOT_MODEL} vs the simulator:", flush=True)
     wm = ActionWorldModel.from_pretrained(ROBOT_MODEL, device=device)
-    rep = evaluate_policies(wm, SHIPPED, episodes=episodes, out_dir=out, videos=1)
+    rep = evaluate_policies(wm, SHIPPED, episodes=episodes, out_dir=out, videos=1, replay=False)  # keep it short
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'progress m: sim':>16} {'world model':>12}")
     for name, r in rep["policies"].items():
         print(f"{name:<10} {r['sim_success']:>13.2f} {r['world_model_success']:>12.2f} "

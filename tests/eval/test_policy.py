@@ -1,4 +1,4 @@
-"""Policy evaluation helpers: rank correlation and action chunks with dead-reckoned proprioception."""
+"""Policy evaluation helpers: rank correlation, action chunks with dead-reckoned proprioception, replay."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from worldsmith.envs.policies import action_chunk, load_policy
-from worldsmith.eval.policy import spearman
+from worldsmith.eval.policy import ReplayPolicy, run_sim, spearman
 from worldsmith.utils.errors import WorldsmithError
 
 
@@ -39,3 +39,20 @@ def test_load_policy_specs():
     for bad in ("nope", "no.such.module:f", "worldsmith.envs.policies:missing"):
         with pytest.raises(WorldsmithError, match="--policy"):
             load_policy(bad)
+
+
+def test_replay_policy_plays_rows_then_holds_still():
+    p = ReplayPolicy(np.arange(12, dtype=np.float32).reshape(2, 2, 3))  # 2 steps of 2 actions, A = 3
+    assert [p({})[0] for _ in range(4)] == [0, 3, 6, 9]
+    assert np.array_equal(p({}), np.zeros(3, np.float32))
+
+
+def test_recorded_actions_replayed_in_the_simulator_reproduce_the_episode():
+    """run_sim records what it applied: played back from the same start, the simulator repeats every frame."""
+    from worldsmith.envs.policies import SHIPPED
+
+    kw = dict(k=4, context_frames=5, max_steps=2, resolution=32)
+    wins, videos, _, actions = run_sim(SHIPPED["noisy"], [3], **kw)
+    assert actions[0].shape == (2, 4, 7)
+    wins2, videos2, _, actions2 = run_sim(lambda task, seed: ReplayPolicy(actions[0]), [3], **kw)
+    assert np.array_equal(videos2[0], videos[0]) and wins2 == wins and np.array_equal(actions2[0], actions[0])

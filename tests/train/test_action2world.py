@@ -249,11 +249,13 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     res_out = tmp_path / "policy-residual"  # the latent env, rendered as start frame + decoded change
     assert main(["eval", "policy", "--model", runs["full"], "--episodes", "2", "--max-steps", "2", "--policy", "good",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(res_out), "--decode", "residual",
-                 "--change-threshold", "0.1"]) == 0
+                 "--change-threshold", "0.1", "--no-replay"]) == 0
     res_rep = json.loads((res_out / "results.json").read_text())
+    assert "spearman_replay" not in res_rep and "world_model_replay_success" not in res_rep["policies"]["good"]
     assert res_rep["settings"]["decode"] == "residual" and res_rep["settings"]["change_threshold"] == 0.1
     assert main(["eval", "policy", "--model", runs["full"], "--change-threshold", "0.1", "--out", str(res_out)]) == 2
     assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep and "spearman_progress" in rep
+    assert "spearman_replay" in rep and "world_model_replay" in rep["policies"]["good"]["episodes"][0]
     for r in rep["policies"].values():
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
     assert (out / rep["videos"]["good"][0]).is_file()

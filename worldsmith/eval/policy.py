@@ -41,29 +41,46 @@ def spearman(a, b) -> float:
 
 
 def run_sim(factory, seeds: list[int], *, k: int, context_frames: int, max_steps: int, resolution: int,
-            policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray], list[dict]]:
-    """Episodes of one policy in the simulator -> (success, frames [T, H, W, 3], task) per episode."""
+            policy_seed: int = 0) -> tuple[list[bool], list[np.ndarray], list[dict], list[np.ndarray]]:
+    """Episodes of one policy in the simulator -> (success, frames [T, H, W, 3], task, actions
+    [steps, k, A] the policy took) per episode."""
     from ..envs.policies import action_chunk
     from ..envs.sim_env import RobotPushSimEnv
 
     env = RobotPushSimEnv(resolution=resolution, actions_per_step=k, context_frames=context_frames,
                           max_steps=max_steps)
-    wins, videos, tasks = [], [], []
+    wins, videos, tasks, actions = [], [], [], []
     try:
         for s in seeds:
             obs, info = env.reset(seed=s)
             tasks.append(info["task"])
-            policy, frames = factory(info["task"], policy_seed + s), [info["frames"]]
+            policy, frames, chunks = factory(info["task"], policy_seed + s), [info["frames"]], []
             done, success = False, False
             while not done:
-                obs, _, term, trunc, step_info = env.step(action_chunk(policy, obs, k))
+                chunks.append(action_chunk(policy, obs, k))
+                obs, _, term, trunc, step_info = env.step(chunks[-1])
                 frames.append(step_info["frames"])
                 success, done = step_info["success"], term or trunc
             wins.append(bool(success))
             videos.append(np.concatenate(frames))
+            actions.append(np.stack(chunks))
     finally:
         env.close()
-    return wins, videos, tasks
+    return wins, videos, tasks, actions
+
+
+class ReplayPolicy:
+    """Plays back recorded actions [steps, k, A] one per call, whatever it sees; then holds still
+    (zeros: the simulator episode had ended, e.g. on success)."""
+
+    def __init__(self, actions: np.ndarray) -> None:
+        self.rows = np.asarray(actions, np.float32).reshape(-1, np.shape(actions)[-1])
+        self.i = 0
+
+    def __call__(self, obs: dict) -> np.ndarray:
+        row = self.rows[self.i] if self.i < len(self.rows) else np.zeros(self.rows.shape[1], np.float32)
+        self.i += 1
+        return row
 
 
 def run_world_model(wm, factory, seeds: list[int], *, max_steps: int,
@@ -90,14 +107,21 @@ def run_world_model(wm, factory, seeds: list[int], *, max_steps: int,
 
 
 def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int = 7, out_dir: str | None = None,
-                      videos: int = 2, seed: int = START_SEED, settings: dict | None = None) -> dict:
+                      videos: int = 2, seed: int = START_SEED, settings: dict | None = None,
+                      replay: bool = True) -> dict:
     """Run every policy in both environments from the same starts; returns (and writes) the report
-    (with `settings`, e.g. the command's options, recorded under "settings")."""
+    (with `settings`, e.g. the command's options, recorded under "settings").
+
+    `replay`: also play the simulator's recorded actions back in the world model, open loop. Its
+    success and progress ("world_model_replay_*") separate the world model's dynamics from the
+    policy's reactions to imagined frames: when replay does well and closed loop does not, the
+    policy is misled by what it sees; when replay fails too, the dynamics are short.
+    """
     seeds = [seed + i for i in range(episodes)]
     rows, side_by_side = {}, {}
     for name, factory in progress(list(policies.items()), desc="policies", unit="policy"):
-        sim_wins, sim_vids, tasks = run_sim(factory, seeds, k=wm.k, context_frames=wm.context_frames,
-                                            max_steps=max_steps, resolution=wm.size)
+        sim_wins, sim_vids, tasks, sim_acts = run_sim(factory, seeds, k=wm.k, context_frames=wm.context_frames,
+                                                      max_steps=max_steps, resolution=wm.size)
         wm_wins, wm_vids = run_world_model(wm, factory, seeds, max_steps=max_steps)
         C = wm.context_frames
         # graded verdict, measured the same way (from images) in both: metres closer to the target
@@ -109,6 +133,15 @@ def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int =
                       "episodes": [{"seed": s, "sim": a, "world_model": b, "sim_progress_m": pa,
                                     "world_model_progress_m": pb}
                                    for s, a, b, pa, pb in zip(seeds, sim_wins, wm_wins, sim_prog, wm_prog)]}
+        if replay:
+            recorded = dict(zip(seeds, sim_acts))
+            rep_wins, rep_vids = run_world_model(wm, lambda task, s: ReplayPolicy(recorded[s]), seeds,
+                                                 max_steps=max_steps)
+            rep_prog = [progress_from_images(v[C - 1], v[-1], t) for v, t in zip(rep_vids, tasks)]
+            rows[name].update(world_model_replay_success=float(np.mean(rep_wins)),
+                              world_model_replay_progress_m=float(np.mean(rep_prog)))
+            for ep, a, p in zip(rows[name]["episodes"], rep_wins, rep_prog):
+                ep.update(world_model_replay=a, world_model_replay_progress_m=p)
         side_by_side[name] = [np.concatenate([a[:len(b)], b[:len(a)]], axis=2) for a, b in zip(sim_vids, wm_vids)][:videos]
     names = list(rows)
     report = {"policies": rows, "episodes": episodes, "max_steps": max_steps, "start_seeds": seeds,
@@ -117,6 +150,11 @@ def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int =
               "spearman_progress": spearman([rows[n]["sim_progress_m"] for n in names],
                                             [rows[n]["world_model_progress_m"] for n in names]),
               "actions_per_step": wm.k, "context_frames": wm.context_frames, "settings": settings or {}}
+    if replay:
+        report["spearman_replay"] = spearman([rows[n]["sim_success"] for n in names],
+                                             [rows[n]["world_model_replay_success"] for n in names])
+        report["spearman_replay_progress"] = spearman([rows[n]["sim_progress_m"] for n in names],
+                                                      [rows[n]["world_model_replay_progress_m"] for n in names])
     if out_dir:
         _write(out_dir, report, side_by_side, wm.fps)
     return report
