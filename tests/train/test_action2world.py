@@ -256,6 +256,9 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert main(["eval", "policy", "--model", runs["full"], "--change-threshold", "0.1", "--out", str(res_out)]) == 2
     assert set(rep["policies"]) == {"good", "noisy", "random"} and "spearman" in rep and "spearman_progress" in rep
     assert "spearman_replay" in rep and "world_model_replay" in rep["policies"]["good"]["episodes"][0]
+    page = (out / "report.html").read_text()  # self-contained: tables, charts, GIFs, the verdicts in words
+    assert page.count("<table>") == 1 and "<svg" in page and page.count("data:image/gif;base64,") == 6
+    assert "Ranking by success" in page and "Replayed" in page and "src='http" not in page
     for r in rep["policies"].values():
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
     assert (out / rep["videos"]["good"][0]).is_file()
@@ -279,6 +282,9 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
         assert set(t) == {"along_px", "true_px", "ratio", "clips"} and (name != "copy last frame" or t["clips"] == 0
                                                                          or abs(t["along_px"]) < 1.5)
     assert "per rollout chunk" in capsys.readouterr().out
+    page = (tmp_path / "actions" / "report.html").read_text()
+    assert page.count("<table>") >= 3 and "object IoU per rollout chunk" in page  # all clips + per policy
+    assert page.count("data:image/gif;base64,") == 2 and "zeroed actions" in page
     # the user's own clips with actions (here the post-training dataset itself; a 9-frame clip is skipped)
     generate_dataset(runs["data"] + "-short", "robot_push", num_clips=1, resolution=SIZE, frames=9, workers=1)
     for data, ok in ((runs["data"], True), (runs["data"] + "-short", False)):

@@ -35,7 +35,7 @@ def _add_rollout_args(p) -> None:
     p.add_argument("--action-guidance", type=float, default=0.0,
                    help="classifier-free guidance on the actions: D_act + g * (D_act - D_zeroed actions), "
                    "at twice the cost per step (default 0 = off)")
-    p.add_argument("--out", required=True, help="output directory (results.json, videos/)")
+    p.add_argument("--out", required=True, help="output directory (report.html, results.json, videos/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
 
 
@@ -207,7 +207,7 @@ def cmd_policy(args) -> int:
     if "spearman_replay" in rep:
         print(f"replayed = the simulator's actions played back in the world model, open loop (its dynamics alone): "
               f"Spearman success {rep['spearman_replay']:.2f}, progress {rep['spearman_replay_progress']:.2f}")
-    print(f"report: {args.out}/results.json, videos: {args.out}/videos/")
+    print(f"report: {args.out}/report.html (and results.json), videos: {args.out}/videos/")
     return 0
 
 
@@ -216,9 +216,10 @@ def cmd_actions(args) -> int:
 
     from ..inference.action import ActionWorldModel
     from ..io import write_video
-    from ..utils.atomic import atomic_write_json
+    from ..utils.atomic import atomic_write_json, atomic_write_text
     from ..utils.errors import WorldsmithError
     from .actions import action_fidelity, action_sensitivity, dataset_clips, held_out_clips
+    from .robot_report import actions_report_html
 
     if args.clips < 1:
         raise WorldsmithError("--clips must be >= 1")
@@ -251,11 +252,14 @@ def cmd_actions(args) -> int:
     preds = res.pop("predictions")
     os.makedirs(os.path.join(args.out, "videos"), exist_ok=True)
     C = res["context_frames"]
+    shown = []
     for i, clip in enumerate(clips[:3]):  # truth | true actions | zero actions
         true = clip.rgb[C:C + res["predicted_frames"]]
         both = np.concatenate([true, preds["true actions"][i], preds["zero actions"][i]], axis=2)
         write_video(os.path.join(args.out, "videos", f"clip-{i}.mp4"), both, fps=wm.fps)
+        shown.append((f"{res['per_clip'][i]['clip']} ({res['per_clip'][i]['policy'] or 'clip'})", both))
     atomic_write_json(os.path.join(args.out, "results.json"), res)
+    atomic_write_text(os.path.join(args.out, "report.html"), actions_report_html(res, shown, wm.fps))
     print(f"{'variant':<24} {'PSNR':>7} {'SSIM':>6} {'obj IoU':>8} {'arm err px':>11}")
     rows = [("", res["variants"])] + [(f"{pol}: ", v) for pol, v in res["per_policy"].items()]
     for prefix, variants in (rows if len(rows) > 2 else rows[:1]):
@@ -278,5 +282,6 @@ def cmd_actions(args) -> int:
     sens = res["sensitivity"]
     print(f"denoiser error with zeroed / shuffled actions vs true (1.00 = the actions are ignored): "
           f"{sens['zeroed_over_true']:.3f} / {sens['shuffled_over_true']:.3f}")
-    print(f"report: {args.out}/results.json, videos (truth | true actions | zero actions): {args.out}/videos/")
+    print(f"report: {args.out}/report.html (and results.json), videos (truth | true actions | zero actions): "
+          f"{args.out}/videos/")
     return 0

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..envs.vision import progress_from_images
-from ..utils.atomic import atomic_write_json
+from ..utils.atomic import atomic_write_json, atomic_write_text
 from ..utils.progress import progress
 
 START_SEED = 700_000  # episode start seeds, away from the training clips' seeds
@@ -161,8 +161,9 @@ def evaluate_policies(wm, policies: dict, *, episodes: int = 8, max_steps: int =
 
 
 def _write(out_dir: str, report: dict, side_by_side: dict, fps: float) -> None:
-    """results.json + videos/<policy>-<i>.mp4 (simulator left, world model right)."""
+    """results.json + report.html + videos/<policy>-<i>.mp4 (simulator left, world model right)."""
     from ..io import write_video
+    from .robot_report import policy_report_html
 
     os.makedirs(os.path.join(out_dir, "videos"), exist_ok=True)
     files = {}
@@ -172,3 +173,4 @@ def _write(out_dir: str, report: dict, side_by_side: dict, fps: float) -> None:
             write_video(os.path.join(out_dir, rel), v, fps=fps)
             files.setdefault(name, []).append(rel)
     atomic_write_json(os.path.join(out_dir, "results.json"), {**report, "videos": files})
+    atomic_write_text(os.path.join(out_dir, "report.html"), policy_report_html(report, side_by_side, fps))
