@@ -6,8 +6,10 @@ the episode: from the true state in the simulator, from the predicted image in t
 model. The report gives per-policy success rates in both, their Spearman rank correlation
 (does the world model order policies as reality does?), the per-episode agreement, a graded
 verdict measured identically in both (metres the object got closer to the target, from the
-first and last images; 0 when the object is lost) with its own rank correlation, and
-side-by-side videos (simulator | world model) of the first episodes.
+first and last images; 0 when the object is lost) with its own rank correlation, the same
+verdicts for the simulator's recorded actions replayed in the world model open loop (the
+model's dynamics without the policy's reactions), side-by-side videos (simulator | world
+model) of the first episodes, and all of it as report.html (`robot_report.py`).
 """
 
 from __future__ import annotations
