@@ -122,4 +122,4 @@ def robot_policies(out: str, episodes: int, device: str) -> None:
         print(f"{name:<10} {r['sim_success']:>13.2f} {r['world_model_success']:>12.2f} "
               f"{r['sim_progress_m']:>16.3f} {r['world_model_progress_m']:>12.3f}")
     print(f"rank correlation sim vs world model: success {rep['spearman']:.2f}, progress "
-          f"{rep['spearman_progress']:.2f}; videos (simulator | world model): {out}/videos/")
+          f"{rep['spearman_progress']:.2f}; report: {out}/report.html, videos (simulator | world model): {out}/videos/")

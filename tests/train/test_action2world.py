@@ -166,6 +166,17 @@ def test_post_training_at_a_finer_patch_than_the_base(runs, tmp_path):
     assert out.shape == (1, 4, SIZE, SIZE, 3)
     with pytest.raises(WorldsmithError, match="divisor"):
         a2w.resolve_config(runs["base"], None, ["model.patch_spatial=3"])
+    # LoRA on a re-patched base: the adapter is merged into the base re-patched the same way at load
+    cfg = a2w.resolve_config(runs["base"], None, FAST + ["model.patch_spatial=1"], data__root=runs["data"],
+                             train__steps=1, lora_rank=4)
+    trainer = Trainer(a2w.Action2WorldTask(cfg, text_encoder=runs["enc"]), cfg.train, tmp_path / "p1-lora")
+    trainer.fit()
+    loaded = a2w.load_action_denoiser(str(tmp_path / "p1-lora" / "model")).eval()
+    trained = trainer.eval_model().eval()
+    x, sigma = torch.randn(1, 16, 3, 4, 4), torch.full((1,), 0.7)
+    cond = {"text": torch.zeros(1, 8, 384), "actions": torch.randn(1, 8, 7)}
+    with torch.no_grad():
+        assert torch.allclose(loaded(x, sigma, cond), trained(x, sigma, cond), atol=1e-4)
 
 
 def test_action_guidance_amplifies_what_the_actions_change(runs):

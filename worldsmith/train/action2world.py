@@ -166,14 +166,7 @@ class Action2WorldTask(Video2WorldTask):
         """The base Denoiser's weights in an action-conditioned net (new action MLPs at zero), LoRA-wrapped."""
         base = Denoiser.from_pretrained(self.cfg.init)
         net = DiT(self.cfg.model)
-        state = base.net.state_dict()
-        if base.net.cfg.patch_spatial != net.cfg.patch_spatial:
-            from ..models.repatch import repatch_state_dict
-
-            state = repatch_state_dict(state, base.net.cfg, net.cfg)
-            log.info("re-patched the base model: spatial patch %d -> %d", base.net.cfg.patch_spatial,
-                     net.cfg.patch_spatial)
-        missing, unexpected = net.load_state_dict(state, strict=False)
+        missing, unexpected = net.load_state_dict(base_weights_for(net.cfg, base.net, log_repatch=True), strict=False)
         if unexpected or any(not k.startswith("action_embedder.") for k in missing):
             raise WorldsmithError(f"--init {self.cfg.init}: weights do not fit the model "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
@@ -259,6 +252,19 @@ class Action2WorldTask(Video2WorldTask):
         })
 
 
+def base_weights_for(cfg: DiTConfig, base: DiT, log_repatch: bool = False) -> dict[str, torch.Tensor]:
+    """The base net's weights for a net of shape `cfg`: re-patched (`models/repatch.py`) when the
+    post-training run chose a finer spatial patch than the base's."""
+    state = base.state_dict()
+    if base.cfg.patch_spatial == cfg.patch_spatial:
+        return state
+    from ..models.repatch import repatch_state_dict
+
+    if log_repatch:
+        log.info("re-patched the base model: spatial patch %d -> %d", base.cfg.patch_spatial, cfg.patch_spatial)
+    return repatch_state_dict(state, base.cfg, cfg)
+
+
 def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> Denoiser:
     """An exported Action2World model: a full checkpoint, or base + LoRA adapter merged at load time."""
     d = require_dir(model_dir, "action world model directory")
@@ -281,7 +287,7 @@ def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> 
         raise WorldsmithError(f"{where}: base model {base_dir} not found (the adapter merges into it)")
     base = Denoiser.from_pretrained(base_dir)
     net = DiT(from_dict(DiTConfig, meta["model"], where=where))
-    net.load_state_dict(base.net.state_dict(), strict=False)
+    net.load_state_dict(base_weights_for(net.cfg, base.net), strict=False)  # a LoRA run may re-patch its base
     apply_lora(net, lora_cfg, under="blocks")
     rest = load_lora_weights(net, tensors)
     emb = {k.removeprefix("action_embedder."): v for k, v in rest.items() if k.startswith("action_embedder.")}
