@@ -128,3 +128,76 @@ def test_latent_cache_matches_on_the_fly_and_resumes_exactly(assets, tmp_path):
     os.remove(os.path.join(cache, meta["files"][0]))
     with pytest.raises(WorldsmithError, match="windows-00000.safetensors is missing"):
         CachedBatches(cache, meta, batch_size=4, seed=0, arrays=())
+
+
+def test_still_anchor_caches_trains_and_predicts_copy_last_untrained(assets, tmp_path):
+    """anchor="still": the still latents (conditioning frames, last one held, encoded) are cached
+    exactly as computed on the fly, training runs from the cache and without it, and an untrained
+    model (zero final layer) predicts "nothing moves": the last conditioning frame, held."""
+    from worldsmith.data.reader import iter_clips
+    from worldsmith.diffusion.conditioning import still_latents
+    from worldsmith.inference.pipeline import WorldPipeline
+    from worldsmith.train.latent_cache import CachedBatches, build_or_load
+
+    cache = str(tmp_path / "cache")
+    task = make_task(assets, data__latent_cache=cache, data__num_frames=9, diffusion__anchor="still")
+    assert task.still_frames() == 2  # 3 latent frames: 1 or 2 of them condition
+    meta = build_or_load(task, cache)
+    assert meta["settings"]["still_frames"] == 2
+    batches = CachedBatches(cache, meta, batch_size=4, seed=0, arrays=(), pad_text_to=12)
+    order = [int(i) for i in batches._order]
+    batch = next(batches)
+    assert batch["still"].shape == (4, 2, 16, 3, 4, 4)
+    with open(os.path.join(cache, "prompts.json")) as f:
+        windows = json.load(f)["windows"]
+    clips = {c["key"]: c for c in iter_clips(assets["data"], split="train")}
+    tok = task.tokenizer
+    for row, i in enumerate(order):
+        key, start = windows[i]
+        x = torch.from_numpy(clips[key]["frames"][start:start + 9]).permute(3, 0, 1, 2)[None].float().div(127.5).sub(1)
+        bank = still_latents(tok, x, 2)
+        assert torch.allclose(batch["still"][row:row + 1], bank, atol=1e-5)
+        # known answers: entry j is the clip held after 1 + 4j frames (causal: its first j + 1 latent frames
+        # are the clip's own), and a clip that does not move is its own still latent
+        held = torch.cat([x[:, :, :5], x[:, :, 4:5].expand(-1, -1, 4, -1, -1)], dim=2)
+        assert torch.allclose(bank[:, 1], tok.encode(held), atol=1e-5)
+        assert torch.allclose(bank[:, 1, :, :2], tok.encode(x)[:, :, :2], atol=1e-5)
+    still_clip = x[:, :, :1].expand(-1, -1, 9, -1, -1)
+    assert torch.allclose(still_latents(tok, still_clip, 2)[:, 0], tok.encode(still_clip), atol=1e-5)
+    # training: from the cache and on the fly; a cache built without still latents is refused by name
+    run = Trainer(make_task(assets, data__latent_cache=cache, data__num_frames=9, diffusion__anchor="still"),
+                  task.cfg.train, tmp_path / "cached")
+    run.fit()
+    assert all(np.isfinite(h["loss"]) for h in run.history)
+    fly = Trainer(make_task(assets, data__num_frames=9, diffusion__anchor="still"), task.cfg.train, tmp_path / "fly")
+    fly.fit(stop_at=2)
+    assert all(np.isfinite(h["loss"]) for h in fly.history)
+    plain_cache = str(tmp_path / "plain")
+    build_or_load(make_task(assets, data__latent_cache=plain_cache, data__num_frames=9), plain_cache)
+    with pytest.raises(WorldsmithError, match="still_frames"):
+        build_or_load(make_task(assets, data__latent_cache=plain_cache, data__num_frames=9,
+                                diffusion__anchor="still"), plain_cache)
+    # an untrained (zero final layer) still-anchored model, exported: its prediction is copy-last
+    fresh = make_task(assets, data__num_frames=9, diffusion__anchor="still")
+    fresh.export(fresh.build_model(), str(tmp_path / "untrained"))
+    pipe = WorldPipeline.from_pretrained(str(tmp_path / "untrained"), text_encoder=assets["enc"], guardrails=None,
+                                         upsample=False)
+    frames = clips[key]["frames"]
+    out = pipe("a red square", input=frames[:5], num_cond_frames=5, num_frames=9, sampler="mean",
+               decode="residual", change_threshold=0.05).frames
+    assert np.array_equal(out, np.concatenate([frames[:5], np.repeat(frames[4:5], 4, axis=0)]))
+    # past the model's length: the second chunk's still latent comes from the first one's decoded tail
+    # (this random tokenizer does not reconstruct, so no exact answer there)
+    out = pipe("a red square", input=frames[:5], num_cond_frames=5, num_frames=17, sampler="mean").frames
+    assert out.shape == (17, 32, 32, 3)
+    # a sampler call without the still latent is refused
+    from worldsmith.diffusion import generate
+
+    with pytest.raises(WorldsmithError, match="still"):
+        generate(pipe.denoiser, (1, 16, 3, 4, 4), {"text": torch.zeros(1, 2, 384), "text_mask": torch.ones(1, 2, dtype=torch.bool)},
+                 cond_latent=torch.zeros(1, 16, 1, 4, 4), num_cond_frames=1, steps=1, guidance=0)
+    # post-training actions on such a base is refused by name (its rollouts re-anchor on the last latent)
+    from worldsmith.train.action2world import resolve_config as action_config
+
+    with pytest.raises(WorldsmithError, match="anchor='still'"):
+        action_config(str(tmp_path / "untrained"))

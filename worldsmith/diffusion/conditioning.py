@@ -25,20 +25,25 @@ class VideoCondition:
     latent_aug: [B, C, T, H, W] `latent + aug_sigma * eps` on conditioning frames
     mask:       [B, 1, T, 1, 1] bool, True on conditioning frames
     aug_sigma:  [B] augmentation noise level of the conditioning frames
+    still:      [B, C, T, H, W] or None: the latent of "nothing moves" (the conditioning
+                frames with the last one held to the end, encoded), which the denoiser's
+                `anchor="still"` diffuses around; see `still_latents`
     """
 
     latent: torch.Tensor
     latent_aug: torch.Tensor
     mask: torch.Tensor
     aug_sigma: torch.Tensor
+    still: torch.Tensor | None = None
 
     @classmethod
     def build(cls, latent: torch.Tensor, num_frames: int | torch.Tensor, total_frames: int | None = None,
-              aug_sigma: float | torch.Tensor = 0.001, generator: torch.Generator | None = None) -> "VideoCondition":
+              aug_sigma: float | torch.Tensor = 0.001, generator: torch.Generator | None = None,
+              still: torch.Tensor | None = None) -> "VideoCondition":
         """Condition on the first `num_frames` ([B] or int) latent frames of `latent` [B, C, Tc, H, W].
 
         `latent` may be shorter than the clip (only the conditioning frames); it is zero-padded
-        to `total_frames` (default: its own length).
+        to `total_frames` (default: its own length). `still` [B, C, T, H, W]: see the class.
         """
         B, C, Tc, H, W = latent.shape
         T = total_frames or Tc
@@ -58,7 +63,9 @@ class VideoCondition:
         eps = randn(latent.shape, generator, latent.device, latent.dtype)
         clean = torch.where(mask, latent, torch.zeros_like(latent))
         noisy = torch.where(mask, latent + aug.view(B, 1, 1, 1, 1) * eps, torch.zeros_like(latent))
-        return cls(latent=clean, latent_aug=noisy, mask=mask, aug_sigma=aug)
+        if still is not None and (still.shape[0] != B or tuple(still.shape[2:]) != (T, H, W)):
+            raise ValueError(f"still latent {tuple(still.shape)} does not match the clip's {(B, C, T, H, W)}")
+        return cls(latent=clean, latent_aug=noisy, mask=mask, aug_sigma=aug, still=still)
 
     @classmethod
     def none(cls, like: torch.Tensor) -> "VideoCondition":
@@ -74,7 +81,37 @@ class VideoCondition:
         """The same conditioning for a batch repeated `n` times (cond/uncond batches for CFG)."""
         def rep(t: torch.Tensor) -> torch.Tensor:
             return t.repeat(n, *([1] * (t.ndim - 1)))
-        return VideoCondition(rep(self.latent), rep(self.latent_aug), rep(self.mask), rep(self.aug_sigma))
+        return VideoCondition(rep(self.latent), rep(self.latent_aug), rep(self.mask), rep(self.aug_sigma),
+                              None if self.still is None else rep(self.still))
+
+
+def pick_still(bank: torch.Tensor, num_frames: torch.Tensor) -> torch.Tensor:
+    """Each sample's still latent [B, C, T, H, W] from a bank [B, S, C, T, H, W] whose entry j is
+    the still latent for j + 1 conditioning latent frames (see `still_latents`); samples with
+    0 conditioning frames get entry 0 (unused: they have no anchor)."""
+    B, S = bank.shape[:2]
+    if int(num_frames.max()) > S:
+        raise ValueError(f"still latents for up to {S} conditioning frames, {int(num_frames.max())} drawn")
+    idx = (num_frames.long() - 1).clamp(min=0).to(bank.device)
+    return bank[torch.arange(B, device=bank.device), idx]
+
+
+@torch.no_grad()
+def still_latents(tokenizer, video: torch.Tensor, max_cond: int) -> torch.Tensor:
+    """The "nothing moves" latents of a clip for 1..max_cond conditioning latent frames.
+
+    video [B, 3, T, H, W] in [-1, 1] -> [B, max_cond, C, T', H', W']: entry j encodes the clip's
+    first 1 + j * (temporal compression) frames (= j + 1 latent frames of the causal
+    tokenizer) followed by the last of them held to the end. Its generated frames are the
+    latent copy-last baseline: decoded, the scene stands still."""
+    st = tokenizer.cfg.temporal_compression
+    T = video.shape[2]
+    out = []
+    for j in range(max_cond):
+        k = min(T, 1 + j * st)
+        held = torch.cat([video[:, :, :k], video[:, :, k - 1:k].expand(-1, -1, T - k, -1, -1)], dim=2)
+        out.append(tokenizer.encode(held.float()).float())
+    return torch.stack(out, dim=1)
 
 
 def randn(shape, generator: torch.Generator | None, device, dtype=torch.float32) -> torch.Tensor:

@@ -23,6 +23,15 @@ space, and the denoiser subtracts and adds back `A` inside. The net's final laye
 at zero, so an untrained model is a Gaussian prior centred on "nothing moves" (the latent
 copy of the last frame, a strong baseline where most pixels are still), and training only
 has to learn what changes. The conditioning frames stay absolute in the net's input, so it sees the scene.
+
+`anchor="still"` anchors on the latent of the conditioning frames with the last one held to
+the end (`conditioning.still_latents`), passed in `VideoCondition.still`. The last
+conditioning latent frame of a causal tokenizer encodes several frames of motion (4 with
+4x temporal compression), so repeating it is not "nothing moves": decoded, it leaves ghosts
+of the earlier positions. The still latent is the latent copy-last baseline exactly, and the
+truth is nearer to it than to the repeated frame in every PhysAlign scenario (BENCHMARKS.md,
+session 20). Training needs the still latents of every window (`data.latent_cache` stores
+them), sampling needs the clip's (the pipeline encodes them).
 """
 
 from __future__ import annotations
@@ -38,11 +47,11 @@ from ..utils.atomic import atomic_write_json
 from ..utils.config import from_dict, to_dict
 from ..utils.errors import WorldsmithError, read_json
 
-from .conditioning import VideoCondition, drop_text, randn, sample_aug_sigma, sample_num_cond_frames
+from .conditioning import VideoCondition, drop_text, pick_still, randn, sample_aug_sigma, sample_num_cond_frames
 
 
 DIFFUSION_CONFIG_NAME = "diffusion.json"
-ANCHORS = ("none", "last_cond")
+ANCHORS = ("none", "last_cond", "still")
 
 
 @dataclass
@@ -137,9 +146,14 @@ class Denoiser(nn.Module):
         if self.cfg.anchor == "none" or video_cond is None or not bool(video_cond.mask.any()):
             return torch.zeros((), dtype=x.dtype, device=x.device)
         n = video_cond.num_frames.long()  # [B]
+        gen = ~video_cond.mask & (n > 0).view(-1, 1, 1, 1, 1)  # [B, 1, T, 1, 1]
+        if self.cfg.anchor == "still":
+            if video_cond.still is None:
+                raise ValueError("anchor='still' needs the still latent (VideoCondition.still); see still_latents")
+            still = video_cond.still.to(x.dtype)
+            return torch.where(gen, still, torch.zeros_like(still))
         idx = (n - 1).clamp(min=0).view(-1, 1, 1, 1, 1).expand(-1, x.shape[1], 1, *x.shape[3:])
         last = video_cond.latent.to(x.dtype).gather(2, idx)  # [B, C, 1, H, W]
-        gen = ~video_cond.mask & (n > 0).view(-1, 1, 1, 1, 1)  # [B, 1, T, 1, 1]
         return torch.where(gen, last, torch.zeros_like(last))  # [B, C, T, H, W]
 
     def _inputs(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict, video_cond: VideoCondition | None):
@@ -191,13 +205,18 @@ class Denoiser(nn.Module):
         return sigma
 
     def training_condition(self, x0: torch.Tensor, generator: torch.Generator | None = None,
-                           num_cond_frames: int | torch.Tensor | None = None) -> VideoCondition:
-        """Random conditioning for a training batch: frames from `cond_frame_choices`, log-normal sigma_aug."""
+                           num_cond_frames: int | torch.Tensor | None = None,
+                           still_bank: torch.Tensor | None = None) -> VideoCondition:
+        """Random conditioning for a training batch: frames from `cond_frame_choices`, log-normal sigma_aug.
+        `still_bank` [B, S, C, T, H, W] (`still_latents`): each sample's still latent for `anchor="still"`."""
         B, T, dev = x0.shape[0], x0.shape[2], x0.device
         if num_cond_frames is None:
             num_cond_frames = sample_num_cond_frames(B, tuple(self.cfg.cond_frame_choices), T, generator, dev)
         aug = sample_aug_sigma(B, self.cfg.aug_p_mean, self.cfg.aug_p_std, self.cfg.aug_sigma_max, generator, dev)
-        return VideoCondition.build(x0, num_cond_frames, aug_sigma=aug, generator=generator)
+        vc = VideoCondition.build(x0, num_cond_frames, aug_sigma=aug, generator=generator)
+        if still_bank is not None:
+            vc.still = pick_still(still_bank.to(x0.dtype), vc.num_frames)
+        return vc
 
     def loss(self, x0: torch.Tensor, cond: dict, generator: torch.Generator | None = None,
              num_cond_frames: int | torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
@@ -205,13 +224,20 @@ class Denoiser(nn.Module):
 
         Samples sigma, noise, conditioning frames (0 / 1 / several per sample unless
         `num_cond_frames` is given), sigma_aug and text dropout. Returns (scalar loss, info)
-        with info["per_sample"] [B] and info["sigma"] [B].
+        with info["per_sample"] [B] and info["sigma"] [B]. With `anchor="still"`,
+        cond["still"] [B, S, C, T, H, W] holds each sample's `still_latents` (S >= the most
+        conditioning frames drawn).
         """
         B = x0.shape[0]
+        cond = dict(cond)
+        still_bank = cond.pop("still", None)
+        if self.cfg.anchor == "still" and still_bank is None:
+            raise ValueError("anchor='still': the training batch needs cond['still'] (still_latents of each clip)")
         sigma = self.sample_sigma(B, generator, x0.device).to(x0.dtype)  # [B]
         noise = randn(x0.shape, generator, x0.device, x0.dtype)
         x_noisy = x0 + sigma.view(B, 1, 1, 1, 1) * noise
-        video_cond = self.training_condition(x0, generator, num_cond_frames)
+        video_cond = self.training_condition(x0, generator, num_cond_frames,
+                                             still_bank if self.cfg.anchor == "still" else None)
         cond = drop_text(cond, self.cfg.text_dropout, generator)
         A = self.anchor(x0, video_cond)
         net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy - A, sigma, cond, video_cond)

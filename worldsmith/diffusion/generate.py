@@ -57,13 +57,16 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
              uncond: dict | None = None, guidance: float = 7.0, cond_latent: torch.Tensor | None = None,
              num_cond_frames: int = 0, steps: int = 35, sampler: str = "dpmpp_2m", seed: int = 0,
              sigma_min: float | None = None, sigma_max: float | None = None,
-             aug_sigma: float | None = None, callback: Callable | None = None) -> torch.Tensor:
+             aug_sigma: float | None = None, callback: Callable | None = None,
+             still: torch.Tensor | None = None) -> torch.Tensor:
     """Sample a latent video [B, C, T, H, W] = `shape`.
 
     cond / uncond: {"text": [B, L, D], "text_mask": [B, L], ...}; uncond None with
     guidance > 0 uses zeroed text. cond_latent [B, C, Tc, H, W]: its first
     `num_cond_frames` latent frames are kept (returned unchanged). Seeded: the same seed
-    gives the same video on any device (noise is drawn on CPU).
+    gives the same video on any device (noise is drawn on CPU). `still` [B, C, T, H, W]: the
+    conditioning frames' still latent (`conditioning.still_latents`), which a model with
+    `anchor="still"` needs.
     """
     # 1. validate the arguments
     if len(shape) != 5:
@@ -95,7 +98,9 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
     if num_cond_frames:
         video_cond = VideoCondition.build(cond_latent[:, :, :num_cond_frames].to(device), num_cond_frames, T,
                                           aug_sigma=cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
-                                          generator=gen)
+                                          generator=gen, still=None if still is None else still.to(device))
+    if num_cond_frames and cfg.anchor == "still" and still is None:
+        raise WorldsmithError("this world model diffuses around the still latent (anchor 'still'): pass `still`")
     cond = _to(cond, device)
     uncond = null_text(cond) if guidance > 0 and uncond is None else _to(uncond, device)
 
@@ -114,6 +119,7 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
 def generate_long(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: dict, *,
                   num_chunks: int, num_cond_frames: int, first_latent: torch.Tensor | None = None,
                   reencode: Callable[[torch.Tensor], torch.Tensor] | None = None, seed: int = 0,
+                  still_fn: Callable[[torch.Tensor], torch.Tensor] | None = None, still: torch.Tensor | None = None,
                   **kwargs) -> torch.Tensor:
     """A long latent video: chunks of `shape` frames, each conditioned on the previous chunk's tail.
 
@@ -131,8 +137,10 @@ def generate_long(denoiser: Denoiser, shape: tuple[int, int, int, int, int], con
     cond_latent = first_latent
     n = 0 if first_latent is None else first_latent.shape[2]
     for k in progress(range(num_chunks), desc="chunks", unit="chunk"):
+        if k and still_fn is not None:
+            still = still_fn(cond_latent)
         x = generate(denoiser, shape, cond, cond_latent=cond_latent, num_cond_frames=n,
-                     seed=seed + k, **kwargs)  # [B, C, T, H, W]
+                     seed=seed + k, still=still, **kwargs)  # [B, C, T, H, W]
         pieces.append(x if k == 0 else x[:, :, n:])
         tail = x[:, :, -num_cond_frames:]  # [B, C, n, H, W]
         cond_latent = reencode(tail) if reencode is not None else tail

@@ -194,10 +194,13 @@ class WorldPipeline:
             log.info("--decode residual needs conditioning frames; this Text2World video is decoded plainly")
             record["settings"]["decode"] = "plain"
         # 4. encode the last K input frames
-        cond_latent = None
+        cond_latent = still = None
         if K:
             x = torch.from_numpy(frames[-K:]).to(self.device).float().div(127.5).sub(1)
-            cond_latent = self.tokenizer.encode(rearrange(x, "t h w c -> 1 c t h w")).float()  # [1, C, k, h, w]
+            x = rearrange(x, "t h w c -> 1 c t h w")
+            cond_latent = self.tokenizer.encode(x).float()  # [1, C, k, h, w]
+            if self.denoiser.cfg.anchor == "still":  # the model diffuses around "nothing moves"
+                still = self._still(x)
         # 5. text embeddings (negative prompt = the unconditional branch; empty = zeroed text)
         hidden, mask = self.text_encoder.encode_tokens([text])
         cond = {"text": hidden.to(self.device), "text_mask": mask.to(self.device)}
@@ -207,7 +210,7 @@ class WorldPipeline:
             uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
         # 6. sample latents, 7. decode
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
-                              aug_sigma=aug_sigma, sigma_max=sigma_max)
+                              aug_sigma=aug_sigma, sigma_max=sigma_max, still=still)
         if decode == "residual" and K:
             out = self._residual_decode(latent, frames[-K:], F, change_threshold)
         else:
@@ -261,13 +264,28 @@ class WorldPipeline:
         T = self._latent_frames(F, "--num-frames")
         C, T_model, h, w = self.meta["latent_shape"]
         n = 0 if cond_latent is None else cond_latent.shape[2]
+        still = kw.pop("still", None)
         if T <= T_model:
             return generate(self.denoiser, (1, C, T, h, w), cond, uncond=uncond, cond_latent=cond_latent,
-                            num_cond_frames=n, **kw)
+                            num_cond_frames=n, still=None if still is None else still[:, :, :T], **kw)
         overlap = max(1, min(n, T_model - 1))
         chunks = 1 + math.ceil((T - T_model) / (T_model - overlap))
         tok = self.tokenizer
+        still_fn = None
+        if self.denoiser.cfg.anchor == "still":  # each later chunk stands still from its decoded tail
+            still_fn = lambda z: self._still(tok.decode(z).clamp(-1, 1))  # noqa: E731
         long = generate_long(self.denoiser, (1, C, T_model, h, w), cond, uncond=uncond, num_chunks=chunks,
                              num_cond_frames=overlap, first_latent=cond_latent,
-                             reencode=lambda z: tok.encode(tok.decode(z)).float(), **kw)
+                             reencode=lambda z: tok.encode(tok.decode(z)).float(), still=still, still_fn=still_fn, **kw)
         return long[:, :, :T]  # [1, C, T, h, w]
+
+    @torch.no_grad()
+    def _still(self, x: torch.Tensor) -> torch.Tensor:
+        """The still latent [1, C, T_model, h, w] of conditioning frames x [1, 3, k, H, W] in [-1, 1]:
+        the frames with the last one held to the model's length, encoded (`anchor="still"`)."""
+        T_model = self.meta["latent_shape"][1]
+        F_model = 1 + (T_model - 1) * self.tokenizer.cfg.temporal_compression
+        k = x.shape[2]
+        if k < F_model:
+            x = torch.cat([x, x[:, :, -1:].expand(-1, -1, F_model - k, -1, -1)], dim=2)
+        return self.tokenizer.encode(x[:, :, :F_model].float()).float()

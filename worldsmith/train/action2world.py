@@ -98,6 +98,9 @@ def resolve_config(init: str, config_file: str | None = None, overrides: list[st
         train=TrainConfig(steps=1000, batch_size=8, ema_decay=0.99,
                           optim=OptimConfig(lr=2e-4, warmup_steps=50)))
     cfg = cfgutil.resolve(cfg, config_file, overrides)
+    if cfg.diffusion.anchor == "still":  # rollouts and latent-window crops re-anchor on the last latent
+        raise WorldsmithError(f"--init {init}: diffusion.anchor='still' is not supported for action2world; "
+                              f"post-train with --set diffusion.anchor=last_cond or from a last_cond base")
     for dotted, value in fields.items():
         if value is not None:
             cfg = cfgutil.merge(cfg, cfgutil.parse_overrides([f"{dotted.replace('__', '.')}={value}"]))

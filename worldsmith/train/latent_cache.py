@@ -16,7 +16,9 @@ and is rebuilt):
 
     cache.json                 settings it was built with, fingerprints, counts
     windows-00000.safetensors  "latent" float32 [N, C, T', H', W'], "prompt" int64 [N]
-                               (row of text.safetensors), and each clip array [N, num_frames, ...]
+                               (row of text.safetensors), and each clip array [N, num_frames, ...];
+                               for diffusion.anchor="still" also "still" [N, S, C, T', H', W']
+                               (conditioning.still_latents: S more encodes per window)
     text.safetensors           "hidden" float32 [U, L, D], "mask" bool [U, L] (trimmed to the
                                longest prompt; padded back to the encoder's length when read)
     prompts.json               the U prompts and every window's clip key and start frame
@@ -48,7 +50,8 @@ WINDOWS_PER_FILE = 64  # bounds the raw frames held before encoding (64 x 33 x 2
 def cache_settings(task) -> dict:
     """What a cache must match to be reused by `task` (a Video2WorldTask)."""
     d, enc = task.cfg.data, task.text_encoder
-    return {"version": CACHE_VERSION, "root": os.path.abspath(d.root), "split": "train",
+    still = {"still_frames": task.still_frames()} if getattr(task, "still_frames", lambda: 0)() else {}
+    return {**still, "version": CACHE_VERSION, "root": os.path.abspath(d.root), "split": "train",
             "num_frames": d.num_frames, "stride": d.stride, "size": d.size, "arrays": list(task.arrays),
             "tokenizer": module_fingerprint(task.tokenizer),
             "text_encoder": f"{enc.name}:{enc.max_length}:{enc.dim}", "prompt": task.cache_prompt_rule()}
@@ -84,6 +87,7 @@ def build_or_load(task, cache_dir: str, device: torch.device | str = "cpu") -> d
 def _build(task, cache_dir: str, settings: dict, device) -> dict:
     from ..data.dataset import resize_cover_crop, slice_array
     from ..data.reader import iter_clips, read_manifest
+    from ..diffusion.conditioning import still_latents
 
     d = task.cfg.data
     os.makedirs(cache_dir, exist_ok=True)
@@ -92,6 +96,7 @@ def _build(task, cache_dir: str, settings: dict, device) -> dict:
         raise WorldsmithError(f"{d.root}: split 'train' has no clips to cache")
     span = (d.num_frames - 1) * d.stride + 1
     tok = task.tokenizer.to(device)
+    n_still = settings.get("still_frames", 0)
     prompts: dict[str, int] = {}
     keys: list[list] = []
     pending: dict[str, list] = {"video": [], "prompt": [], **{a: [] for a in task.arrays}}
@@ -102,12 +107,16 @@ def _build(task, cache_dir: str, settings: dict, device) -> dict:
         while len(pending["video"]) >= WINDOWS_PER_FILE or (final and pending["video"]):
             take = min(WINDOWS_PER_FILE, len(pending["video"]))
             video = torch.stack(pending["video"][:take])  # uint8 [N, T, H, W, C]
-            latents = []
+            latents, stills = [], []
             for i in range(0, take, 8):
                 x = video[i:i + 8].to(device).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1)
                 latents.append(tok.encode(x).float().cpu())
+                if n_still:
+                    stills.append(still_latents(tok, x, n_still).cpu())
             tensors = {"latent": torch.cat(latents).contiguous(),
                        "prompt": torch.tensor(pending["prompt"][:take], dtype=torch.int64)}
+            if n_still:
+                tensors["still"] = torch.cat(stills).contiguous()
             for a in task.arrays:
                 tensors[a] = torch.stack(pending[a][:take]).float().contiguous()
             name = f"windows-{len(files):05d}.safetensors"
@@ -185,6 +194,7 @@ class CachedBatches:
                 raise WorldsmithError(f"data.latent_cache={cache_dir}: {f} is missing (delete the directory to rebuild)")
         self.files = [safe_open(os.path.join(cache_dir, f), framework="pt") for f in meta["files"]]
         self.index = [(fi, i) for fi, f in enumerate(self.files) for i in range(f.get_slice("prompt").get_shape()[0])]
+        self.has_still = bool(self.files) and "still" in self.files[0].keys()  # anchor="still" caches
         if len(self.index) < world:
             raise WorldsmithError(f"{cache_dir}: {len(self.index)} cached windows for {world} ranks")
         with safe_open(os.path.join(cache_dir, "text.safetensors"), framework="pt") as f:
@@ -220,7 +230,7 @@ class CachedBatches:
         prompt = torch.cat([self._get("prompt", fi, i) for fi, i in ids])
         batch = {"latent": torch.cat([self._get("latent", fi, i) for fi, i in ids]),
                  "text": self.hidden[prompt], "text_mask": self.mask[prompt]}
-        for a in self.arrays:
+        for a in self.arrays + (("still",) if self.has_still else ()):
             batch[a] = torch.cat([self._get(a, fi, i) for fi, i in ids])
         return batch
 

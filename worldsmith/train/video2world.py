@@ -201,11 +201,31 @@ class Video2WorldTask(Task):
         """Names `cache_prompt` in a latent cache's settings, so a cache is not reused across rules."""
         return "caption"
 
+    def still_frames(self) -> int:
+        """How many still latents each training window needs (`anchor="still"`: one per number of
+        conditioning latent frames it may draw; 0 for other anchors)."""
+        if self.cfg.diffusion.anchor != "still":
+            return 0
+        T = self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size, self.cfg.data.size)[0]
+        return max(1, min(max(self.cfg.diffusion.cond_frame_choices), T - 1))
+
     def latent_and_text(self, batch: dict) -> tuple[torch.Tensor, dict]:
-        """(latent, text cond) of a batch: read from a latent-cache batch, or encoded now."""
+        """(latent, text cond) of a batch: read from a latent-cache batch, or encoded now. With
+        `anchor="still"` the cond also carries "still" [B, S, C, T', H', W'] (`still_latents`)."""
         if "latent" in batch:
-            return batch["latent"], {"text": batch["text"], "text_mask": batch["text_mask"]}
-        return self.encode(batch["video"], [self.cache_prompt(c) for c in batch["caption"]])
+            latent, cond = batch["latent"], {"text": batch["text"], "text_mask": batch["text_mask"]}
+            if self.still_frames():
+                if "still" not in batch:
+                    raise WorldsmithError("data.latent_cache: built without still latents, which diffusion.anchor="
+                                          "'still' needs (use another directory)")
+                cond["still"] = batch["still"]
+            return latent, cond
+        latent, cond = self.encode(batch["video"], [self.cache_prompt(c) for c in batch["caption"]])
+        if self.still_frames():
+            from ..diffusion.conditioning import still_latents
+
+            cond["still"] = still_latents(self.tokenizer, batch["video"], self.still_frames())
+        return latent, cond
 
     def batch_cond(self, batch: dict, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
         """(latent, cond) of a batch: its captions as text; subclasses add more conditioning
