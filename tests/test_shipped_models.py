@@ -15,8 +15,9 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_shipped_world_model_predicts_better_than_copying_the_last_frame():
-    """One-step posterior mean from 9 frames on 3 simulator clips: +2.4 dB over copy-last as shipped
-    (24.3 / 29.8 / 22.5 vs 20.9 / 28.6 / 19.8); on the wrong tokenizer it was 0.9 dB below."""
+    """One-step posterior mean from 9 frames on 3 simulator clips: +1.9 dB over copy-last as shipped
+    (still anchor, session 21: 24.1 / 29.2 / 21.7 vs 20.9 / 28.6 / 19.8; the last_cond model before it
+    +2.4 dB); on the wrong tokenizer it was 0.9 dB below."""
     from worldsmith.inference.pipeline import WorldPipeline
     from worldsmith.sim import simulate_clip
 
