@@ -1,9 +1,13 @@
 """Sampling time of the tiny DiT on CPU: a 33-frame 64 px clip, 35 steps, CFG with a negative prompt.
 
 Latent sizes: 9x16x16 (4x4x4 tokenizer) and 9x8x8 (4x8x8 tokenizer), 16 channels.
-Target: at most 10 s per clip on 2 CPU cores.
+Target: at most 10 s per clip on 2 CPU cores. `--pipeline DIR` also times a whole
+`WorldPipeline` call with a trained model (encode the given frames, the still latent where the
+model is still-anchored, sample, decode), from 1 and from 9 frames, plain and residual decoding.
 
     .venv/bin/python benchmarks/bench_dit.py --threads 2
+    .venv/bin/python benchmarks/bench_dit.py --threads 2 --samplers "" --train-batch 0 \
+        --pipeline worldsmith/pretrained/world-model-dit-tiny-sim64
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--text-len", type=int, default=32)
     ap.add_argument("--train-batch", type=int, default=4, help="batch of the timed training step (0 = skip)")
+    ap.add_argument("--pipeline", metavar="DIR", help="also time WorldPipeline end to end with this model directory")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -63,6 +68,30 @@ def main() -> None:
 
     if args.train_batch:
         bench_train(den, args)
+    if args.pipeline:
+        bench_pipeline(args)
+
+
+def bench_pipeline(args) -> None:
+    """Seconds per `WorldPipeline` call: a 33-frame simulator clip continued from 1 and 9 frames."""
+    from worldsmith.inference.pipeline import WorldPipeline
+    from worldsmith.sim import simulate_clip
+
+    pipe = WorldPipeline.from_pretrained(args.pipeline, device="cpu", guardrails=None, upsample=False)
+    clip = simulate_clip("collision", 0, frames=33)
+    print(f"\nWorldPipeline end to end, {args.pipeline} (anchor {pipe.denoiser.cfg.anchor!r}), 33 frames, "
+          f"dpmpp_2m, {args.steps} steps, CFG {args.guidance} with a negative prompt, guardrails off")
+    print("| frames given | decode | seconds (median) |\n|---|---|---|")
+    kw = dict(num_frames=33, steps=args.steps, guidance=args.guidance, negative_prompt="blurry, static")
+    pipe(clip.caption, input=clip.rgb[:1], **{**kw, "steps": 2})  # warm-up
+    for K in (1, 9):
+        for decode in ("plain", "residual"):
+            times = []
+            for r in range(args.repeats):
+                t0 = time.perf_counter()
+                pipe(clip.caption, input=clip.rgb[:K], num_cond_frames=K, seed=r, decode=decode, **kw)
+                times.append(time.perf_counter() - t0)
+            print(f"| {K} | {decode} | {statistics.median(times):.2f} |", flush=True)
 
 
 def bench_train(den: Denoiser, args) -> None:
