@@ -58,10 +58,11 @@ class TrainConfig:
     ~1.1x faster tokenizer steps on CPU, no change to the maths."""
     compile: bool = False
     """Run the training forward pass through `torch.compile` (fixed shapes; ~30-60 s to compile
-    each shape once): ~1.3x faster tokenizer steps on CPU on top of channels_last. It wraps
-    the model's forward, so tasks that call a method of the bare model instead (the DiT tasks
-    call `unwrap(model).loss`) run eagerly as before. Opt-in: at one CPU thread its bf16
-    kernels trained the tiny tokenizer far worse than eager (BENCHMARKS.md, session 12)."""
+    each shape once): ~1.3x faster tokenizer steps on CPU on top of channels_last. The task
+    chooses what is compiled (`Task.compile_model`): the tokenizer's forward; the DiT network
+    inside the diffusion tasks' denoiser, in place, so parameter names and checkpoints are
+    unchanged. Opt-in: at one CPU thread its bf16 kernels trained the tiny tokenizer far worse
+    than eager (BENCHMARKS.md, session 12)."""
 
     spike_guard: SpikeGuardConfig = field(default_factory=SpikeGuardConfig)
     """Roll back to an in-memory snapshot and lower the lr after a training-loss spike

@@ -37,6 +37,12 @@ class Task:
         parameters must be left out."""
         return None
 
+    def compile_model(self, model: nn.Module) -> nn.Module:
+        """`train.compile`: the training model, compiled where this task's loss runs through it.
+        By default the model's forward (`torch.compile`, fixed shapes); tasks whose loss calls
+        another method of the bare model compile the submodule that method runs instead."""
+        return torch.compile(model, dynamic=False)
+
     def evaluate(self, model: nn.Module, step: int) -> dict[str, float]:
         """Validation scalars (e.g. PSNR on held-out clips); `model` is the EMA model if any."""
         return {}

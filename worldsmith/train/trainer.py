@@ -100,7 +100,7 @@ class Trainer:
             self._resume(ckpt)
         self.train_model = self.parallelize(self.model, cfg) if self.parallelize else self.model
         if cfg.compile:
-            self.train_model = torch.compile(self.train_model, dynamic=False)
+            self.train_model = self.task.compile_model(self.train_model)
         self.data = self._data_iterator()
         if self.device.type == "cpu" and cfg.bf16 and cfg.cpu_bf16:
             log.info("cpu_bf16: %s", "bf16 autocast (native bf16 on this CPU)" if cpu_has_native_bf16()

@@ -232,6 +232,13 @@ class Video2WorldTask(Task):
         (drawing any randomness from `generator`: validation passes a fixed one)."""
         return self.latent_and_text(batch)
 
+    def compile_model(self, model):
+        """`train.compile`: the loss runs `unwrap(model).loss`, so compile the DiT inside the
+        denoiser, in place (`nn.Module.compile`: parameter names, checkpoints and the EMA copy
+        are unchanged)."""
+        unwrap(model).net.compile(dynamic=False)
+        return model
+
     def loss(self, model, batch, step):
         latent, cond = self.batch_cond(batch)
         loss, info = unwrap(model).loss(latent, cond)
