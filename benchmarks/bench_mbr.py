@@ -49,13 +49,7 @@ def main() -> None:
     per: dict = {m: {} for m in methods}
 
     def score(method: str, pred, case) -> None:
-        sc = physics.score_prediction(pred, case, K)["per_frame"]
-        d = per[method].setdefault(case.scenario, {"psnr": [], "ssim": [], "iou": []})
-        p = np.asarray(sc["psnr"])
-        d["psnr"].append(float(p[np.isfinite(p)].mean()) if np.isfinite(p).any() else float("nan"))  # as eval physics
-        d["ssim"].append(float(np.mean(sc["ssim"])))
-        iou = sc["mask_iou"]
-        d["iou"].append(float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"))
+        per[method].setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
 
     common = dict(num_cond_frames=K, guidance=0.0, decode=args.decode, change_threshold=args.change_threshold)
     for case in progress(cases, desc=f"{N} samples per clip"):
@@ -72,11 +66,7 @@ def main() -> None:
         dist = sq[:, None] + sq[None, :] - 2.0 * x @ x.T  # pairwise squared distances
         score(f"MBR of {N}", samples[int(np.argmin(dist.sum(1)))], case)
 
-    table = {}
-    for m, d in per.items():
-        rows = {s: {k: float(np.nanmean(v)) for k, v in dd.items()} for s, dd in d.items()}
-        rows["all"] = {k: float(np.nanmean([x for dd in d.values() for x in dd[k]])) for k in ("psnr", "ssim", "iou")}
-        table[m] = rows
+    table = {m: physics.scenario_means(d) for m, d in per.items()}
     scen = ["all"] + names
     print("| method | " + " | ".join(scen) + " |\n|---|" + "---|" * len(scen))
     for m, rows in table.items():

@@ -45,19 +45,9 @@ def main() -> None:
     names = scenario_names()
     jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
     cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
-    def score(per: dict, pred, case) -> None:
-        sc = physics.score_prediction(pred, case, K)["per_frame"]
-        d = per.setdefault(case.scenario, {"psnr": [], "ssim": [], "iou": []})
-        p = np.asarray(sc["psnr"])
-        d["psnr"].append(float(p[np.isfinite(p)].mean()) if np.isfinite(p).any() else float("nan"))  # as eval physics:
-        d["ssim"].append(float(np.mean(sc["ssim"])))  # a frame predicted exactly (inf dB) is left out of the mean
-        iou = sc["mask_iou"]
-        d["iou"].append(float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"))
 
-    def rows_of(per: dict) -> dict:
-        rows = {s: {k: float(np.nanmean(v)) for k, v in d.items()} for s, d in per.items()}
-        rows["all"] = {k: float(np.nanmean([x for d in per.values() for x in d[k]])) for k in ("psnr", "ssim", "iou")}
-        return rows
+    def score(per: dict, pred, case) -> None:
+        per.setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
 
     table = {}
     for sigma in (float(s) for s in args.sigmas.split(",")):
@@ -67,11 +57,11 @@ def main() -> None:
                        num_frames=case.rgb.shape[0], sampler="mean", sigma_max=sigma, guidance=0.0, seed=0,
                        decode=args.decode, change_threshold=args.change_threshold)
             score(per, res.frames[K:], case)
-        table[f"{sigma:g}"] = rows_of(per)
+        table[f"{sigma:g}"] = physics.scenario_means(per)
     per = {}  # the baseline, same clips, same scoring
     for case in cases:
         score(per, np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0), case)
-    table["copy-last"] = rows_of(per)
+    table["copy-last"] = physics.scenario_means(per)
     scen = ["all"] + names
     print("| sigma (or baseline) | " + " | ".join(scen) + " |\n|---|" + "---|" * len(scen))
     for sigma, rows in table.items():

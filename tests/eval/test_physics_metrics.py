@@ -129,3 +129,13 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     assert rows[(9, "physical_variance")]["mask_iou/all"] > rows[(9, "copy_last")]["mask_iou/all"]
     agg = res["aggregate"]["test"]["collision"]["9"]
     assert set(agg) == set(preds) and agg["copy_last"]["clips"] == 1
+    # the benchmarks' per-clip means are the rows' "/all" scores; exact frames leave PSNR undefined
+    n = case.rgb.shape[0] - 9
+    copy = physics.clip_means(preds["copy_last"](case, 9, n), case, 9)
+    cl = rows[(9, "copy_last")]
+    assert copy == pytest.approx({"psnr": cl["psnr/all"], "ssim": cl["ssim/all"], "iou": cl["mask_iou/all"]})
+    exact = physics.clip_means(case.rgb[9:], case, 9)
+    assert np.isnan(exact["psnr"]) and exact["ssim"] == pytest.approx(1.0) and exact["iou"] > 0.9
+    table = physics.scenario_means({"collision": [copy, exact]})
+    assert table["collision"]["psnr"] == pytest.approx(copy["psnr"])  # the undefined clip is left out
+    assert table["all"]["ssim"] == pytest.approx((copy["ssim"] + 1.0) / 2, rel=1e-6)

@@ -129,6 +129,26 @@ def summarise(score: dict, K: int, contact: int) -> dict:
     return out
 
 
+def clip_means(pred: np.ndarray, case: PhysicsCase, K: int) -> dict[str, float]:
+    """Whole-clip PSNR / SSIM / mask IoU of one prediction, as the benchmark's rows score it
+    (`summarise`'s "/all": exactly predicted frames left out of PSNR); nan where undefined."""
+    s = summarise(score_prediction(pred, case, K), K, -1)
+    return {k: float("nan") if s[f"{m}/all"] is None else s[f"{m}/all"]
+            for k, m in (("psnr", "psnr"), ("ssim", "ssim"), ("iou", "mask_iou"))}
+
+
+def scenario_means(per: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """{scenario: [clip_means, ...]} -> {scenario: mean of each metric, "all": over every clip}."""
+    def mean(rows: list[dict], k: str) -> float:
+        v = np.array([r[k] for r in rows], float)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+    out = {s: {k: mean(rows, k) for k in ("psnr", "ssim", "iou")} for s, rows in per.items()}
+    every = [r for rows in per.values() for r in rows]
+    out["all"] = {k: mean(every, k) for k in ("psnr", "ssim", "iou")}
+    return out
+
+
 def baseline_predictors() -> dict[str, Predictor]:
     """copy-last, pixel-linear, constant-velocity, constant-acceleration (see baselines.py)."""
     def wrap(fn):
