@@ -67,11 +67,7 @@ def main() -> None:
         score(f"MBR of {N}", samples[int(np.argmin(dist.sum(1)))], case)
 
     table = {m: physics.scenario_means(d) for m, d in per.items()}
-    scen = ["all"] + names
-    print("| method | " + " | ".join(scen) + " |\n|---|" + "---|" * len(scen))
-    for m, rows in table.items():
-        cells = [f"{rows[s]['psnr']:.2f} / {rows[s]['ssim']:.3f} / {rows[s]['iou']:.3f}" for s in scen]
-        print(f"| {m} | " + " | ".join(cells) + " |")
+    print(physics.scenario_means_markdown(table, "method", names, iou=True))
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"settings": vars(args), "table": table}, f, indent=1)

@@ -62,12 +62,7 @@ def main() -> None:
     for case in cases:
         score(per, np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0), case)
     table["copy-last"] = physics.scenario_means(per)
-    scen = ["all"] + names
-    print("| sigma (or baseline) | " + " | ".join(scen) + " |\n|---|" + "---|" * len(scen))
-    for sigma, rows in table.items():
-        cells = [f"{rows[s]['psnr']:.2f} / {rows[s]['ssim']:.3f}" + (f" / {rows[s]['iou']:.3f}" if s == "all" else "")
-                 for s in scen]
-        print(f"| {sigma} | " + " | ".join(cells) + " |")
+    print(physics.scenario_means_markdown(table, "sigma (or baseline)", names, iou=False))
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"settings": vars(args), "table": table}, f, indent=1)

@@ -149,6 +149,18 @@ def scenario_means(per: dict[str, list[dict[str, float]]]) -> dict[str, dict[str
     return out
 
 
+def scenario_means_markdown(table: dict[str, dict], label: str, scenarios: list[str], iou: bool = True) -> str:
+    """A markdown table of {row label: scenario_means(...)}: "PSNR / SSIM / IoU" per scenario and
+    over all (`iou=False`: IoU only over all)."""
+    cols = ["all"] + list(scenarios)
+    lines = [f"| {label} | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, rows in table.items():
+        cells = [f"{rows[c]['psnr']:.2f} / {rows[c]['ssim']:.3f}" + (f" / {rows[c]['iou']:.3f}" if iou or c == "all" else "")
+                 for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def baseline_predictors() -> dict[str, Predictor]:
     """copy-last, pixel-linear, constant-velocity, constant-acceleration (see baselines.py)."""
     def wrap(fn):
