@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--change-threshold", type=float, default=0.0)
     ap.add_argument("--out", help="write the table as JSON here")
     args = ap.parse_args()
+    if args.samples < 2:
+        ap.error(f"--samples {args.samples}: expected >= 2 (the MBR choice compares each sample with the others)")
 
     import numpy as np
 
