@@ -239,3 +239,23 @@ def test_high_sigma_fraction_trains_the_posterior_mean_level():
         with pytest.raises(ValueError, match="high_sigma_fraction|mean_sigma"):
             Denoiser(tiny_net(), DiffusionConfig(**bad))
     Denoiser(tiny_net(), DiffusionConfig(sigma_max=5.0))  # a small sampling range alone is fine (no high draws)
+
+
+def test_clean_conditioning_frames_do_not_turn_the_output_nan():
+    """aug_sigma 0 (`--aug-sigma 0`) once gave log(0) in c_noise: an all-NaN (black) video.
+    The network is told at least AUG_SIGMA_FLOOR; the conditioning frames stay exactly as given."""
+    from worldsmith.diffusion.denoiser import AUG_SIGMA_FLOOR
+
+    den = Denoiser(tiny_net())
+    x0, cond = batch()
+    seen = {}
+    den.net.register_forward_hook(lambda m, args, out: seen.update(c_noise=args[1]))
+    vc0 = VideoCondition.build(x0[:, :, :2], 2, total_frames=4, aug_sigma=0.0)
+    x = x0 + 2.0 * torch.randn_like(x0)
+    out0 = den(x, torch.tensor([2.0, 2.0]), cond, vc0)
+    assert torch.isfinite(out0).all()
+    assert torch.equal(vc0.latent_aug[:, :, :2], x0[:, :, :2])
+    assert torch.allclose(seen["c_noise"][:, :2], torch.tensor(math.log(AUG_SIGMA_FLOOR) / 4))
+    vc_floor = VideoCondition.build(x0[:, :, :2], 2, total_frames=4, aug_sigma=AUG_SIGMA_FLOOR)
+    vc_floor.latent_aug = vc0.latent_aug  # the same clean frames, told the floor level explicitly
+    assert torch.allclose(den(x, torch.tensor([2.0, 2.0]), cond, vc_floor), out0)

@@ -137,3 +137,54 @@ def test_text_encoder_prompts_drive_the_dit():
     a = generate(den, SHAPE, cond, uncond=neg, guidance=7.0, steps=4, seed=0)
     b = generate(den, SHAPE, neg, uncond=cond, guidance=7.0, steps=4, seed=0)
     assert torch.isfinite(a).all() and not torch.allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("formulation", ["edm", "rf"])
+@pytest.mark.parametrize("anchor", ["last_cond", "still"])
+def test_initial_noise_is_centred_on_the_anchor(formulation, anchor):
+    """An anchored model was trained on x = anchor + change + noise, so sampling must start from
+    noise around the anchor, not around zero: the network's first input on the frames to
+    generate is then noise alone, however far the conditioning latent is from zero (before the
+    fix it carried -anchor, which reads as "everything moves to zero" and blurred the mean)."""
+    torch.manual_seed(0)
+    net = DiT(DiTConfig(in_channels=4, out_channels=4, width=32, depth=2, num_heads=2, text_dim=8,
+                        adaln_lora_dim=8))
+    den = Denoiser(net, DiffusionConfig(formulation=formulation, anchor=anchor)).eval()
+    n = 1
+    past = 40.0 + torch.randn(1, 4, n, 4, 4, generator=torch.Generator().manual_seed(5))  # far from zero
+    still = past[:, :, -1:].expand(-1, -1, SHAPE[2], -1, -1).clone() if anchor == "still" else None
+    seen = []
+    hook = net.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+    sigma0 = 2.0 if formulation == "edm" else 1.0
+    _, _, c_in, _ = den.scalings(torch.tensor(sigma0))
+    generate(den, SHAPE, text(1), cond_latent=past, num_cond_frames=n, steps=1, sampler="euler",
+             guidance=0.0, seed=0, sigma_max=sigma0, still=still)
+    hook.remove()
+    noise = seen[0][:, :, n:] / c_in  # the generated frames' input, back in latent units
+    assert abs(float(noise.mean())) < 0.5, float(noise.mean())  # was about -40 before the fix
+    assert 0.5 < float(noise.std()) / sigma0 < 1.5
+
+
+def test_init_noise_zero_is_the_denoiser_read_at_the_anchor():
+    """`init_noise=0` + one Euler step = D(anchor, sigma_max): the pipeline's posterior mean,
+    deterministic (no seed dependence) and exactly one network pass."""
+    torch.manual_seed(0)
+    net = DiT(DiTConfig(in_channels=4, out_channels=4, width=32, depth=2, num_heads=2, text_dim=8,
+                        adaln_lora_dim=8))
+    den = Denoiser(net, DiffusionConfig(anchor="last_cond")).eval()
+    past = 3.0 + torch.randn(1, 4, 1, 4, 4, generator=torch.Generator().manual_seed(5))
+    kw = dict(cond_latent=past, num_cond_frames=1, steps=1, sampler="euler", guidance=0.0, sigma_max=30.0,
+              aug_sigma=0.0, init_noise=0.0)
+    calls = []
+    hook = net.register_forward_pre_hook(lambda mod, args: calls.append(args[0]))
+    a = generate(den, SHAPE, text(1), seed=0, **kw)
+    hook.remove()
+    b = generate(den, SHAPE, text(1), seed=9, **kw)
+    assert len(calls) == 1 and torch.equal(calls[0][:, :, 1:], torch.zeros_like(calls[0][:, :, 1:]))
+    assert torch.equal(a, b)
+    vc = VideoCondition.build(past, 1, SHAPE[2], aug_sigma=0.0)
+    with torch.no_grad():
+        direct = den(den.anchor(torch.zeros(SHAPE), vc), torch.tensor([30.0]), text(1), vc)
+    assert torch.allclose(a, direct, atol=1e-5)
+    with pytest.raises(WorldsmithError, match="init_noise"):
+        generate(den, SHAPE, text(1), init_noise=-1.0)

@@ -162,17 +162,21 @@ def test_conditioning_noise_is_recorded_and_validated(pipe):
         pipe("a red square slides", input=video, num_cond_frames=5, steps=1, aug_sigma=-0.1)
 
 
-def test_posterior_mean_is_one_step_from_mean_sigma(pipe):
-    """sampler="mean" is one Euler step from the model's mean_sigma (or a given sigma_max), recorded
-    as such; sigma_max is validated, and an unknown sampler names the choices."""
+def test_posterior_mean_is_the_denoiser_at_mean_sigma_on_the_anchor(pipe):
+    """sampler="mean" is one Euler step from the model's mean_sigma (or a given sigma_max) that
+    starts on the anchor itself, with no noise: deterministic whatever the seed, recorded as such;
+    sigma_max is validated, and an unknown sampler names the choices."""
     video = _clip(3)
     a = pipe("a red square slides", input=video, num_cond_frames=5, sampler="mean", seed=4)
     st = a.record["settings"]
     assert st["sampler"] == "mean" and st["steps"] == 1 and st["sigma_max"] == pipe.denoiser.cfg.mean_sigma
+    a9 = pipe("a red square slides", input=video, num_cond_frames=5, sampler="mean", seed=9)
+    assert np.array_equal(a.frames, a9.frames)  # no noise drawn
     b = pipe("a red square slides", input=video, num_cond_frames=5, sampler="euler", steps=1, seed=4,
              sigma_max=pipe.denoiser.cfg.mean_sigma)
-    assert np.array_equal(a.frames, b.frames)  # the same computation, spelled out
-    c = pipe("a red square slides", input=video, num_cond_frames=5, sampler="euler", steps=1, seed=4)
+    assert not np.array_equal(a.frames, b.frames)  # one step from a noise draw is another estimate
+    c = pipe("a red square slides", input=video, num_cond_frames=5, sampler="mean", seed=4,
+             sigma_max=pipe.denoiser.cfg.sigma_max)
     assert c.record["settings"]["sigma_max"] == pipe.denoiser.cfg.sigma_max
     assert pipe.denoiser.cfg.sigma_max != pipe.denoiser.cfg.mean_sigma
     assert not np.array_equal(a.frames, c.frames)  # the level reaches the network
@@ -314,3 +318,42 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     assert [t["target"] for t in res["targets"]]  # the issue's milestones are checked, pass or fail
     html = (out / "report.html").read_text()
     assert "world_model" in html and "tokenizer_recon" in html and "<svg" in html
+
+
+def test_model_recommended_settings_fill_what_the_caller_leaves_out(world, tmp_path):
+    """world_model.json "inference" sets the defaults per mode (the shipped model predicts from video
+    with its posterior mean + residual decoding); what a caller passes wins; the record says which
+    settings the model chose; a bad block fails at load, naming the file."""
+    import shutil
+
+    d = tmp_path / "model"
+    shutil.copytree(world["model"], d)
+    meta_path = d / "world_model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["inference"] = {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual",
+                                         "change_threshold": 0.1}}
+    meta_path.write_text(json.dumps(meta))
+    p = WorldPipeline.from_pretrained(str(d), device="cpu", guardrails=None, text_encoder=world["enc"], upsample=False)
+    video = _clip(3)
+    st = p("a red square slides", input=video, num_cond_frames=5).record["settings"]
+    assert (st["sampler"], st["steps"], st["guidance"], st["decode"], st["change_threshold"]) == (
+        "mean", 1, 0.0, "residual", 0.1)
+    assert st["from_model"] == ["change_threshold", "decode", "guidance", "sampler"]
+    st = p("a red square slides", input=video, num_cond_frames=5, sampler="euler", steps=2, guidance=3.0).record[
+        "settings"]
+    assert (st["sampler"], st["steps"], st["guidance"], st["decode"]) == ("euler", 2, 3.0, "residual")
+    assert st["from_model"] == ["change_threshold", "decode"]
+    st = p("a red square slides", steps=1).record["settings"]  # text only: no recommendation, library defaults
+    assert (st["sampler"], st["guidance"], st["decode"], st["from_model"]) == ("dpmpp_2m", 7.0, "plain", [])
+    # the CLI leaves them out unless given, so `worldsmith predict` samples the way the model recommends
+    img = tmp_path / "in.mp4"
+    write_video(img, video, 8, lossless=True)
+    out = tmp_path / "out.mp4"
+    assert main(["predict", "--model", str(d), "--input", str(img), "--prompt", "a red square", "--num-cond-frames",
+                 "5", "--output", str(out), "--device", "cpu", "--no-guardrails", "--no-upsample"]) == 0
+    rec = json.loads((tmp_path / "out.json").read_text())["settings"]
+    assert rec["sampler"] == "mean" and rec["decode"] == "residual" and "sampler" in rec["from_model"]
+    meta["inference"] = {"video2world": {"samplr": "mean"}}
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(WorldsmithError, match="world_model.json.*inference.video2world"):
+        WorldPipeline.from_pretrained(str(d), device="cpu", guardrails=None, text_encoder=world["enc"])

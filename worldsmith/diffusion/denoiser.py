@@ -52,6 +52,7 @@ from .conditioning import VideoCondition, drop_text, pick_still, randn, sample_a
 
 DIFFUSION_CONFIG_NAME = "diffusion.json"
 ANCHORS = ("none", "last_cond", "still")
+AUG_SIGMA_FLOOR = 1e-3  # Cosmos's inference aug level; training draws fall below it 0.1% of the time
 
 
 @dataclass
@@ -170,8 +171,11 @@ class Denoiser(nn.Module):
                 cond["cond_mask"] = video_cond.mask
             return c_in * x, c_noise.view(B), cond, c_skip, c_out, x
         mask = video_cond.mask  # [B, 1, T, 1, 1]
-        # per-frame noise level: conditioning frames sit at sigma_aug, the rest at sigma
-        s = torch.where(mask, video_cond.aug_sigma.view(B, 1, 1, 1, 1).to(x.dtype), sigma.view(B, 1, 1, 1, 1))
+        # per-frame noise level: conditioning frames sit at sigma_aug, the rest at sigma; the level the
+        # network is told is at least AUG_SIGMA_FLOOR (aug 0 = clean frames would put log(0) = -inf in
+        # c_noise and the whole video would come out NaN); the frames themselves stay as given
+        aug = video_cond.aug_sigma.to(x.dtype).clamp(min=AUG_SIGMA_FLOOR)
+        s = torch.where(mask, aug.view(B, 1, 1, 1, 1), sigma.view(B, 1, 1, 1, 1))
         s = s.expand(B, 1, T, 1, 1)  # [B, 1, T, 1, 1]
         x_in = torch.where(mask, video_cond.latent_aug.to(x.dtype), x)
         c_skip, c_out, c_in, c_noise = self.scalings(s)

@@ -58,7 +58,7 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
              num_cond_frames: int = 0, steps: int = 35, sampler: str = "dpmpp_2m", seed: int = 0,
              sigma_min: float | None = None, sigma_max: float | None = None,
              aug_sigma: float | None = None, callback: Callable | None = None,
-             still: torch.Tensor | None = None) -> torch.Tensor:
+             still: torch.Tensor | None = None, init_noise: float = 1.0) -> torch.Tensor:
     """Sample a latent video [B, C, T, H, W] = `shape`.
 
     cond / uncond: {"text": [B, L, D], "text_mask": [B, L], ...}; uncond None with
@@ -66,7 +66,11 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
     `num_cond_frames` latent frames are kept (returned unchanged). Seeded: the same seed
     gives the same video on any device (noise is drawn on CPU). `still` [B, C, T, H, W]: the
     conditioning frames' still latent (`conditioning.still_latents`), which a model with
-    `anchor="still"` needs.
+    `anchor="still"` needs. Sampling starts from the anchor (the repeated last conditioning latent
+    or the still latent; zero for Text2World or `anchor="none"`) plus `init_noise` x sigma_max x
+    noise, since the model was trained on noise around the data, not around zero.
+    `init_noise=0` with one Euler step is the posterior mean read at the anchor itself,
+    D(anchor, sigma_max): no noise draw to average out (the pipeline's `sampler="mean"`).
     """
     # 1. validate the arguments
     if len(shape) != 5:
@@ -77,6 +81,8 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
         raise WorldsmithError(f"sampler: unknown {sampler!r} (choices: {', '.join(SAMPLERS)})")
     if guidance < 0:
         raise WorldsmithError(f"guidance: expected >= 0, got {guidance}")
+    if init_noise < 0:
+        raise WorldsmithError(f"init_noise: expected >= 0, got {init_noise}")
     B, C, T, H, W = shape
     if num_cond_frames < 0 or num_cond_frames >= T:
         raise WorldsmithError(f"num_cond_frames: expected 0..{T - 1}, got {num_cond_frames}")
@@ -89,9 +95,9 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
     device = _model_device(denoiser)
     gen = torch.Generator().manual_seed(seed)
 
-    # 2. noise schedule and initial noise
+    # 2. noise schedule and initial noise (centred on the anchor once the conditioning is known)
     sigmas = karras_sigmas(steps, sigma_min or cfg.sigma_min, sigma_max or cfg.sigma_max, cfg.rho, device)
-    x = randn(shape, gen, device) * sigmas[0]
+    x = randn(shape, gen, device) * (sigmas[0] * init_noise)
 
     # 3. conditioning frames (clean latent + small augmentation noise)
     video_cond = None
@@ -101,6 +107,8 @@ def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: di
                                           generator=gen, still=None if still is None else still.to(device))
     if num_cond_frames and cfg.anchor == "still" and still is None:
         raise WorldsmithError("this world model diffuses around the still latent (anchor 'still'): pass `still`")
+    if video_cond is not None:  # noise around the anchor, as in training (zero for anchor="none")
+        x = x + denoiser.anchor(x, video_cond)
     cond = _to(cond, device)
     uncond = null_text(cond) if guidance > 0 and uncond is None else _to(uncond, device)
 

@@ -11,18 +11,23 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="generate a world video from a prompt (+ an image or video), with guardrails",
                        description="Generate with a world model written by `worldsmith train`: pre-guard the "
                        "prompt, upsample it (text-only), sample, decode, post-guard (faces pixelated). Writes the "
-                       "MP4 and a JSON with the settings, the prompt the model saw and every guardrail decision.")
+                       "MP4 and a JSON with the settings, the prompt the model saw and every guardrail decision. "
+                       "Sampling settings you leave out come from the model directory's recommendations "
+                       "(world_model.json \"inference\": the shipped simulator model predicts from video with its "
+                       "posterior mean and residual decoding), else from Cosmos's defaults.")
     p.add_argument("--model", required=True, help="world-model directory (the run's model/ folder)")
     p.add_argument("--input", help="conditioning video or image (none = Text2World)")
     p.add_argument("--prompt", help="text prompt")
     p.add_argument("--negative-prompt", default="", help="text for the unconditional branch of guidance")
     p.add_argument("--num-cond-frames", type=int, help="input frames to condition on (1 + k*temporal compression)")
     p.add_argument("--num-frames", type=int, help="frames to generate (default: the model's training length)")
-    p.add_argument("--steps", type=int, default=35, help="sampler steps (default %(default)s)")
-    p.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance (default %(default)s)")
-    p.add_argument("--sampler", default="dpmpp_2m",
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the model's, else 35)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance (default: the model's, else 7)")
+    p.add_argument("--sampler", default=None,
                    help="euler | heun | dpmpp_2m | euler_ancestral, or mean: the model's one-step posterior mean "
-                   "E[future | past] (one network pass; sharpest where the future is certain, blurred where not)")
+                   "E[future | past] (one network pass; sharpest where the future is certain, blurred where not). "
+                   "Default: the model's, else dpmpp_2m")
     p.add_argument("--sigma-max", type=float, default=None,
                    help="noise level sampling starts from (default: the model's sigma_max, or its mean_sigma "
                    "with --sampler mean)")
@@ -30,11 +35,12 @@ def register(sub) -> None:
     p.add_argument("--aug-sigma", type=float, default=None,
                    help="noise on the conditioning latent frames (default: the model's aug_sigma_inference)")
     p.add_argument("--decode", default=None, choices=("plain", "residual"),
-                   help="plain: the tokenizer's decode of the sampled latents (default); residual: the last "
-                   "conditioning frame plus the decoded change, so what does not move stays as sharp as the input")
+                   help="plain: the tokenizer's decode of the sampled latents; residual: the last "
+                   "conditioning frame plus the decoded change, so what does not move stays as sharp as the input "
+                   "(default: the model's, else plain)")
     p.add_argument("--change-threshold", type=float, default=None,
                    help="with --decode residual: drop decoded changes smaller than this ([-1, 1] pixel units; "
-                   "default 0 = keep all)")
+                   "default: the model's, else 0 = keep all)")
     p.add_argument("--output", help="output MP4 (a JSON record is written next to it)")
     p.add_argument("--batch", help="JSONL: one {\"prompt\", \"input\", \"output\", ...} job per line")
     p.add_argument("--out-dir", help="output folder for --batch jobs without an absolute output")

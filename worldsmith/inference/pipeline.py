@@ -25,6 +25,25 @@ from .residual import check_decode, residual_decode
 
 log = logging.getLogger(__name__)
 
+# Sampling settings when neither the caller nor the model directory chooses (Cosmos's defaults).
+LIBRARY_DEFAULTS = {"steps": 35, "guidance": 7.0, "sampler": "dpmpp_2m", "decode": "plain", "change_threshold": 0.0}
+MODES = ("video2world", "text2world")  # with input frames (image or video) / from text alone
+
+
+def model_recommendations(meta: dict, where: str) -> dict:
+    """{mode: {setting: value}} from world_model.json's optional "inference" block, checked.
+
+    A model directory can say how it samples best, e.g. the shipped simulator model:
+    {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual", "change_threshold": 0.1}}.
+    Settings a caller passes win; settings neither gives come from LIBRARY_DEFAULTS."""
+    block = meta.get("inference") or {}
+    if not isinstance(block, dict) or set(block) - set(MODES):
+        raise WorldsmithError(f"{where}: \"inference\" must map {' / '.join(MODES)} to settings, got {block!r}")
+    for mode, rec in block.items():
+        if not isinstance(rec, dict) or set(rec) - set(LIBRARY_DEFAULTS):
+            raise WorldsmithError(f"{where}: inference.{mode} may set only {', '.join(LIBRARY_DEFAULTS)}, got {rec!r}")
+    return block
+
 
 @dataclass
 class WorldResult:
@@ -66,6 +85,7 @@ class WorldPipeline:
             name = meta.get("text_encoder") or "minilm"
             path = None if name.startswith("minilm") else (name if os.path.isabs(name) else os.path.join(d, name))
             text_encoder = TextEncoder(path, max_length=int(meta.get("text_max_length", 64)))
+        model_recommendations(meta, os.path.join(d, "world_model.json"))  # fail at load, not at the first call
         guard = None
         if guardrails is not None:
             guard = Guardrails(GuardrailConfig() if isinstance(guardrails, str) else guardrails)
@@ -121,10 +141,15 @@ class WorldPipeline:
     # ------------------------------------------------------------------ generation
     @torch.no_grad()
     def __call__(self, prompt: str, *, input=None, num_cond_frames: int | None = None, num_frames: int | None = None,
-                 steps: int = 35, guidance: float = 7.0, negative_prompt: str = "", seed: int = 0,
-                 sampler: str = "dpmpp_2m", aug_sigma: float | None = None, decode: str = "plain",
-                 change_threshold: float = 0.0, sigma_max: float | None = None) -> WorldResult:
+                 steps: int | None = None, guidance: float | None = None, negative_prompt: str = "", seed: int = 0,
+                 sampler: str | None = None, aug_sigma: float | None = None, decode: str | None = None,
+                 change_threshold: float | None = None, sigma_max: float | None = None) -> WorldResult:
         """Generate one video; raises GuardrailBlocked (nothing generated / video withheld) on refusal.
+
+        `steps`, `guidance`, `sampler`, `decode`, `change_threshold` left None come from the model
+        directory's recommendations for this mode (`world_model.json` "inference", see
+        `model_recommendations`), else from LIBRARY_DEFAULTS; `record["settings"]["from_model"]`
+        lists the ones the model chose.
 
         `aug_sigma`: noise on the conditioning latent frames (None: the model's
         `aug_sigma_inference`, 0.001 as in Cosmos unless its diffusion.json says otherwise).
@@ -134,12 +159,20 @@ class WorldPipeline:
         pixel units, the largest over colour channels and a 3x3 neighbourhood), like a codec's
         dead zone, so sampling noise does not reach the parts that do not move; 0 = keep all.
         `sigma_max`: the noise level sampling starts from (None: the model's `sigma_max`).
-        `sampler="mean"`: the model's one-step posterior mean E[future | past], one Euler step from
-        its `mean_sigma` (one network pass; the best guess under squared error, blurred where the
-        future is uncertain); `steps` is then 1."""
+        `sampler="mean"`: the model's one-step posterior mean E[future | past], the denoiser read at
+        its `mean_sigma` on the anchor itself, with no noise drawn (one network pass; the best guess
+        under squared error, blurred where the future is uncertain); `steps` is then 1."""
         from ..diffusion.samplers import SAMPLERS
         from ..guardrails.guard import GuardrailBlocked
 
+        mode = "video2world" if input is not None else "text2world"
+        rec = model_recommendations(self.meta, "world_model.json").get(mode, {})
+        given = {"steps": steps, "guidance": guidance, "sampler": sampler, "decode": decode,
+                 "change_threshold": change_threshold}
+        from_model = sorted(k for k, v in given.items() if v is None and k in rec)
+        chosen = {k: (v if v is not None else rec.get(k, LIBRARY_DEFAULTS[k])) for k, v in given.items()}
+        steps, guidance, sampler = int(chosen["steps"]), float(chosen["guidance"]), chosen["sampler"]
+        decode, change_threshold = chosen["decode"], float(chosen["change_threshold"])
         if not isinstance(prompt, str) or not prompt.strip():
             raise WorldsmithError("prompt: expected a non-empty string")
         if aug_sigma is not None and aug_sigma < 0:
@@ -163,7 +196,7 @@ class WorldPipeline:
             "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
             "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode,
             "change_threshold": change_threshold,
-            "sigma_max": self.denoiser.cfg.sigma_max if sigma_max is None else sigma_max}}
+            "sigma_max": self.denoiser.cfg.sigma_max if sigma_max is None else sigma_max, "from_model": from_model}}
         if self.guard is not None:
             from ..utils.config import to_dict
 
@@ -210,7 +243,7 @@ class WorldPipeline:
             uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
         # 6. sample latents, 7. decode
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
-                              aug_sigma=aug_sigma, sigma_max=sigma_max, still=still)
+                              aug_sigma=aug_sigma, sigma_max=sigma_max, still=still, init_noise=0.0 if mean else 1.0)
         if decode == "residual" and K:
             out = self._residual_decode(latent, frames[-K:], F, change_threshold)
         else:
