@@ -1,0 +1,63 @@
+"""What `worldsmith predict` gives a user who sets nothing: the model's recommended sampling
+settings (world_model.json "inference") against Cosmos's defaults (35 dpmpp_2m steps, guidance 7,
+plain decoding) and copy-last, on PhysAlign-64 validation clips (test seeds 10.., which
+`eval physics --clips 10` does not score), K conditioning frames, the same scoring as the
+benchmark. Session 22 (BENCHMARKS.md).
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_predict_defaults.py \\
+        --model worldsmith/pretrained/world-model-dit-tiny-sim64 --cache runs/physics-val --first-clip 10 --clips 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="world-model directory")
+    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
+    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
+    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
+    ap.add_argument("--cond-frames", type=int, default=9)
+    ap.add_argument("--out", help="write the table as JSON here")
+    args = ap.parse_args()
+
+    import numpy as np
+
+    from worldsmith.eval import physics
+    from worldsmith.inference.pipeline import LIBRARY_DEFAULTS, WorldPipeline
+    from worldsmith.sim.clip import scenario_names
+    from worldsmith.utils.progress import progress
+
+    K = args.cond_frames
+    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
+    names = scenario_names()
+    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
+    cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+    variants = {"model's recommendation (predict's default)": {}, "Cosmos defaults": dict(LIBRARY_DEFAULTS)}
+    table, chosen = {}, {}
+    for name, kw in variants.items():
+        per: dict = {}
+        for case in progress(cases, desc=name):
+            res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
+                       num_frames=case.rgb.shape[0], seed=0, **kw)
+            per.setdefault(case.scenario, []).append(physics.clip_means(res.frames[K:], case, K))
+            chosen[name] = {k: res.record["settings"][k] for k in LIBRARY_DEFAULTS}
+        table[name] = physics.scenario_means(per)
+    per = {}
+    for case in cases:
+        pred = np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0)
+        per.setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
+    table["copy-last"] = physics.scenario_means(per)
+    for name, st in chosen.items():
+        print(f"{name}: {st}")
+    print(physics.scenario_means_markdown(table, "settings", names, iou=True))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"settings": vars(args), "chosen": chosen, "table": table}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
