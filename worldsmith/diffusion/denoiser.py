@@ -76,7 +76,8 @@ class DiffusionConfig:
     motion_weight: float = 0.0      # > 0: weight latent positions by 1 + w * (their change since the previous
     #                                 latent frame, relative to the mean change): moving things count more
     mean_sigma: float = 30.0        # noise level at which the one-step posterior mean E[x0 | conditions] is read
-    #                                 (`generate(..., steps=1, sampler="euler", sigma_max=mean_sigma)`): where the
+    #                                 (`generate(..., steps=1, sampler="euler", sigma_max=mean_sigma, init_noise=0)`,
+    #                                 the denoiser read on the anchor with no noise drawn): where the
     #                                 noise swamps the data but the network was still trained; sigma_max=80 lies 4.4
     #                                 std above log-normal(0, 1) training sigmas (BENCHMARKS.md, session 17)
     high_sigma_fraction: float = 0.0  # training: this share of samples draws sigma log-uniformly from

@@ -22,8 +22,8 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
     With `mean` (and a sampler that is not already "mean"), also "world_model_mean": the
-    model's one-step posterior-mean prediction E[future | past] (one Euler step from its
-    `mean_sigma`, or `mean_sigma` given here), which PSNR and SSIM reward over any single
+    model's one-step posterior-mean prediction E[future | past] (the denoiser read on the anchor,
+    no noise drawn, at its `mean_sigma` or the `mean_sigma` given here), which PSNR and SSIM reward over any single
     sample (a sample from the right distribution has twice the mean's squared error), scored
     beside the samples.
     """
