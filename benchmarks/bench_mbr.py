@@ -39,14 +39,11 @@ def main() -> None:
 
     from worldsmith.eval import physics
     from worldsmith.inference.pipeline import WorldPipeline
-    from worldsmith.sim.clip import scenario_names
     from worldsmith.utils.progress import progress
 
     K, N = args.cond_frames, args.samples
     pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names = scenario_names()
-    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
-    cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
     methods = ("copy-last", "mean", "sample 0", f"average of {N}", f"MBR of {N}")
     per: dict = {m: {} for m in methods}
 

@@ -33,18 +33,13 @@ def main() -> None:
     ap.add_argument("--out", help="write the table as JSON here")
     args = ap.parse_args()
 
-    import numpy as np
-
     from worldsmith.eval import physics
     from worldsmith.inference.pipeline import WorldPipeline
-    from worldsmith.sim.clip import scenario_names
     from worldsmith.utils.progress import progress
 
     K = args.cond_frames
     pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names = scenario_names()
-    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
-    cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
 
     def score(per: dict, pred, case) -> None:
         per.setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
@@ -58,10 +53,7 @@ def main() -> None:
                        decode=args.decode, change_threshold=args.change_threshold)
             score(per, res.frames[K:], case)
         table[f"{sigma:g}"] = physics.scenario_means(per)
-    per = {}  # the baseline, same clips, same scoring
-    for case in cases:
-        score(per, np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0), case)
-    table["copy-last"] = physics.scenario_means(per)
+    table["copy-last"] = physics.copy_last_means(cases, K)  # the baseline, same clips, same scoring
     print(physics.scenario_means_markdown(table, "sigma (or baseline)", names, iou=False))
     if args.out:
         with open(args.out, "w") as f:

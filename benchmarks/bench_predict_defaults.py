@@ -24,18 +24,13 @@ def main() -> None:
     ap.add_argument("--out", help="write the table as JSON here")
     args = ap.parse_args()
 
-    import numpy as np
-
     from worldsmith.eval import physics
     from worldsmith.inference.pipeline import LIBRARY_DEFAULTS, WorldPipeline
-    from worldsmith.sim.clip import scenario_names
     from worldsmith.utils.progress import progress
 
     K = args.cond_frames
     pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names = scenario_names()
-    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(args.first_clip, args.first_clip + args.clips)]
-    cases = [physics.load_or_simulate(args.cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
     variants = {"model's recommendation (predict's default)": {}, "Cosmos defaults": dict(LIBRARY_DEFAULTS)}
     table, chosen = {}, {}
     for name, kw in variants.items():
@@ -46,11 +41,7 @@ def main() -> None:
             per.setdefault(case.scenario, []).append(physics.clip_means(res.frames[K:], case, K))
             chosen[name] = {k: res.record["settings"][k] for k in LIBRARY_DEFAULTS}
         table[name] = physics.scenario_means(per)
-    per = {}
-    for case in cases:
-        pred = np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0)
-        per.setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
-    table["copy-last"] = physics.scenario_means(per)
+    table["copy-last"] = physics.copy_last_means(cases, K)
     for name, st in chosen.items():
         print(f"{name}: {st}")
     print(physics.scenario_means_markdown(table, "settings", names, iou=True))

@@ -139,3 +139,5 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     table = physics.scenario_means({"collision": [copy, exact]})
     assert table["collision"]["psnr"] == pytest.approx(copy["psnr"])  # the undefined clip is left out
     assert table["all"]["ssim"] == pytest.approx((copy["ssim"] + 1.0) / 2, rel=1e-6)
+    # the validation benchmarks' copy-last row is the same baseline, scored the same way
+    assert physics.copy_last_means([case], 9)["collision"] == pytest.approx(copy)

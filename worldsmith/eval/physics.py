@@ -149,6 +149,27 @@ def scenario_means(per: dict[str, list[dict[str, float]]]) -> dict[str, dict[str
     return out
 
 
+def validation_cases(cache: str, first_clip: int, clips: int) -> tuple[list[str], list[PhysicsCase]]:
+    """(scenario names, cases): test-seed clips first_clip.. of every scenario, in distribution,
+    cached in `cache`. With first_clip >= the benchmark's --clips these are clips `eval physics`
+    does not score: the validation set on which inference settings are chosen."""
+    from ..sim.clip import scenario_names
+    from ..utils.progress import progress
+
+    names = scenario_names()
+    jobs = [(s, si, i) for si, s in enumerate(names) for i in range(first_clip, first_clip + clips)]
+    return names, [load_or_simulate(cache, s, si, i, False) for s, si, i in progress(jobs, desc="clips")]
+
+
+def copy_last_means(cases: list[PhysicsCase], K: int) -> dict[str, dict[str, float]]:
+    """`scenario_means` of the copy-last-frame baseline on `cases` (K conditioning frames)."""
+    per: dict[str, list] = {}
+    for case in cases:
+        pred = np.repeat(case.rgb[K - 1:K], case.rgb.shape[0] - K, axis=0)
+        per.setdefault(case.scenario, []).append(clip_means(pred, case, K))
+    return scenario_means(per)
+
+
 def scenario_means_markdown(table: dict[str, dict], label: str, scenarios: list[str], iou: bool = True) -> str:
     """A markdown table of {row label: scenario_means(...)}: "PSNR / SSIM / IoU" per scenario and
     over all (`iou=False`: IoU only over all)."""
