@@ -343,6 +343,9 @@ def test_model_recommended_settings_fill_what_the_caller_leaves_out(world, tmp_p
         "settings"]
     assert (st["sampler"], st["steps"], st["guidance"], st["decode"]) == ("euler", 2, 3.0, "residual")
     assert st["from_model"] == ["change_threshold", "decode"]
+    st = p("a red square slides", input=video, num_cond_frames=5, decode="plain").record["settings"]
+    assert (st["decode"], st["change_threshold"]) == ("plain", 0.0)  # the model's threshold goes with its decode
+    assert st["from_model"] == ["guidance", "sampler"]
     st = p("a red square slides", steps=1).record["settings"]  # text only: no recommendation, library defaults
     assert (st["sampler"], st["guidance"], st["decode"], st["from_model"]) == ("dpmpp_2m", 7.0, "plain", [])
     # the CLI leaves them out unless given, so `worldsmith predict` samples the way the model recommends

@@ -171,6 +171,9 @@ class WorldPipeline:
                  "change_threshold": change_threshold}
         from_model = sorted(k for k, v in given.items() if v is None and k in rec)
         chosen = {k: (v if v is not None else rec.get(k, LIBRARY_DEFAULTS[k])) for k, v in given.items()}
+        if chosen["decode"] != "residual" and change_threshold is None:  # the model's threshold is for its decode
+            chosen["change_threshold"] = LIBRARY_DEFAULTS["change_threshold"]
+            from_model = [k for k in from_model if k != "change_threshold"]
         steps, guidance, sampler = int(chosen["steps"]), float(chosen["guidance"]), chosen["sampler"]
         decode, change_threshold = chosen["decode"], float(chosen["change_threshold"])
         if not isinstance(prompt, str) or not prompt.strip():
