@@ -82,7 +82,8 @@ def bench_pipeline(args) -> None:
     print(f"\nWorldPipeline end to end, {args.pipeline} (anchor {pipe.denoiser.cfg.anchor!r}), 33 frames, "
           f"dpmpp_2m, {args.steps} steps, CFG {args.guidance} with a negative prompt, guardrails off")
     print("| frames given | decode | seconds (median) |\n|---|---|---|")
-    kw = dict(num_frames=33, steps=args.steps, guidance=args.guidance, negative_prompt="blurry, static")
+    kw = dict(num_frames=33, steps=args.steps, guidance=args.guidance, negative_prompt="blurry, static",
+              sampler="dpmpp_2m")  # explicit: the model directory may recommend another (e.g. its mean)
     pipe(clip.caption, input=clip.rgb[:1], **{**kw, "steps": 2})  # warm-up
     for K in (1, 9):
         for decode in ("plain", "residual"):

@@ -56,7 +56,8 @@ def main() -> None:
         score("copy-last", np.repeat(case.rgb[K - 1:K], F - K, axis=0), case)
         mean = pipe(prompt, input=case.rgb[:K], num_frames=F, sampler="mean", seed=0, **common).frames[K:]
         score("mean", mean, case)
-        samples = np.stack([pipe(prompt, input=case.rgb[:K], num_frames=F, steps=args.steps, seed=s, **common).frames[K:]
+        samples = np.stack([pipe(prompt, input=case.rgb[:K], num_frames=F, steps=args.steps, seed=s,
+                                 sampler="dpmpp_2m", **common).frames[K:]
                             for s in range(N)])  # [N, T, H, W, C] uint8
         score("sample 0", samples[0], case)
         x = samples.reshape(N, -1).astype(np.float32)
