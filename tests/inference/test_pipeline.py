@@ -343,6 +343,8 @@ def test_model_recommended_settings_fill_what_the_caller_leaves_out(world, tmp_p
         "settings"]
     assert (st["sampler"], st["steps"], st["guidance"], st["decode"]) == ("euler", 2, 3.0, "residual")
     assert st["from_model"] == ["change_threshold", "decode"]
+    st = p("a red square slides", input=video, num_cond_frames=5, steps=3).record["settings"]
+    assert (st["sampler"], st["steps"]) == ("dpmpp_2m", 3)  # steps ask for a sampler that takes them, not the mean
     st = p("a red square slides", input=video, num_cond_frames=5, decode="plain").record["settings"]
     assert (st["decode"], st["change_threshold"]) == ("plain", 0.0)  # the model's threshold goes with its decode
     assert st["from_model"] == ["guidance", "sampler"]

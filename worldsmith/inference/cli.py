@@ -21,7 +21,9 @@ def register(sub) -> None:
     p.add_argument("--negative-prompt", default="", help="text for the unconditional branch of guidance")
     p.add_argument("--num-cond-frames", type=int, help="input frames to condition on (1 + k*temporal compression)")
     p.add_argument("--num-frames", type=int, help="frames to generate (default: the model's training length)")
-    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the model's, else 35)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="sampler steps (default: the model's, else 35; more than 1 without --sampler, on a model "
+                   "that recommends its mean, samples with dpmpp_2m)")
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance (default: the model's, else 7)")
     p.add_argument("--sampler", default=None,

@@ -174,6 +174,9 @@ class WorldPipeline:
         if chosen["decode"] != "residual" and change_threshold is None:  # the model's threshold is for its decode
             chosen["change_threshold"] = LIBRARY_DEFAULTS["change_threshold"]
             from_model = [k for k in from_model if k != "change_threshold"]
+        if sampler is None and chosen["sampler"] == "mean" and steps is not None and steps > 1:
+            chosen["sampler"] = LIBRARY_DEFAULTS["sampler"]  # asking for steps is asking for a sampler that takes them
+            from_model = [k for k in from_model if k != "sampler"]
         steps, guidance, sampler = int(chosen["steps"]), float(chosen["guidance"]), chosen["sampler"]
         decode, change_threshold = chosen["decode"], float(chosen["change_threshold"])
         if not isinstance(prompt, str) or not prompt.strip():
