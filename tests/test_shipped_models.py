@@ -15,10 +15,10 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_shipped_world_model_predicts_better_than_copying_the_last_frame():
-    """One-step posterior mean from 9 frames on 3 simulator clips, plain decoding: +1.9 dB over
-    copy-last as shipped (still anchor, mean read on the anchor since session 22: 23.8 / 29.6 / 21.7
-    vs 20.9 / 28.6 / 19.8; session 21 24.1 / 29.2 / 21.7; the last_cond model before it +2.4 dB); on
-    the wrong tokenizer it was 0.9 dB below."""
+    """One-step posterior mean from 9 frames on 3 simulator clips, plain decoding: +1.8 dB over
+    copy-last as shipped (`wm9`, session 22, mean read on the anchor: 23.5 / 29.7 / 21.5 vs 20.9 /
+    28.6 / 19.8; `wm7` +1.9 dB; the last_cond model before it +2.4 dB); on the wrong tokenizer it
+    was 0.9 dB below."""
     from worldsmith.inference.pipeline import WorldPipeline
     from worldsmith.sim import simulate_clip
 
