@@ -15,22 +15,15 @@ mean, sample 0, the pixel average of the N samples, and the MBR sample, all with
 
 from __future__ import annotations
 
-import argparse
-import json
+import _validation
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="world-model directory")
-    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
-    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
-    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
+    ap = _validation.parser(__doc__)
     ap.add_argument("--samples", type=int, default=8, help="samples per clip (seeds 0..N-1)")
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--cond-frames", type=int, default=9)
     ap.add_argument("--decode", default="plain", choices=("plain", "residual"))
     ap.add_argument("--change-threshold", type=float, default=0.0)
-    ap.add_argument("--out", help="write the table as JSON here")
     args = ap.parse_args()
     if args.samples < 2:
         ap.error(f"--samples {args.samples}: expected >= 2 (the MBR choice compares each sample with the others)")
@@ -67,10 +60,7 @@ def main() -> None:
         score(f"MBR of {N}", samples[int(np.argmin(dist.sum(1)))], case)
 
     table = {m: physics.scenario_means(d) for m, d in per.items()}
-    print(physics.scenario_means_markdown(table, "method", names, iou=True))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"settings": vars(args), "table": table}, f, indent=1)
+    _validation.report(args, table, "method", names)
 
 
 if __name__ == "__main__":

@@ -16,21 +16,14 @@ while `eval physics --clips 10` scores clips 0-9. Session 17 (BENCHMARKS.md): 30
 
 from __future__ import annotations
 
-import argparse
-import json
+import _validation
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="world-model directory")
-    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
-    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
-    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
+    ap = _validation.parser(__doc__)
     ap.add_argument("--sigmas", default="80,40,30,20,15,10,5", help="comma-separated noise levels")
-    ap.add_argument("--cond-frames", type=int, default=9)
     ap.add_argument("--decode", default="plain", choices=("plain", "residual"))
     ap.add_argument("--change-threshold", type=float, default=0.0)
-    ap.add_argument("--out", help="write the table as JSON here")
     args = ap.parse_args()
 
     from worldsmith.eval import physics
@@ -54,10 +47,7 @@ def main() -> None:
             score(per, res.frames[K:], case)
         table[f"{sigma:g}"] = physics.scenario_means(per)
     table["copy-last"] = physics.copy_last_means(cases, K)  # the baseline, same clips, same scoring
-    print(physics.scenario_means_markdown(table, "sigma (or baseline)", names, iou=False))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"settings": vars(args), "table": table}, f, indent=1)
+    _validation.report(args, table, "sigma (or baseline)", names, iou=False)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,11 @@ benchmark. Session 22 (BENCHMARKS.md).
 
 from __future__ import annotations
 
-import argparse
-import json
+import _validation
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="world-model directory")
-    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
-    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
-    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
-    ap.add_argument("--cond-frames", type=int, default=9)
-    ap.add_argument("--out", help="write the table as JSON here")
+    ap = _validation.parser(__doc__)
     args = ap.parse_args()
 
     from worldsmith.eval import physics
@@ -44,10 +37,7 @@ def main() -> None:
     table["copy-last"] = physics.copy_last_means(cases, K)
     for name, st in chosen.items():
         print(f"{name}: {st}")
-    print(physics.scenario_means_markdown(table, "settings", names, iou=True))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"settings": vars(args), "chosen": chosen, "table": table}, f, indent=1)
+    _validation.report(args, table, "settings", names, chosen=chosen)
 
 
 if __name__ == "__main__":

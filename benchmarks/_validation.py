@@ -1,0 +1,30 @@
+"""What the validation-clip benchmarks (bench_mean_sigma, bench_mbr, bench_predict_defaults) share:
+their common arguments and how they print and save a table of `physics.scenario_means` rows.
+Imported as a sibling module (`python benchmarks/X.py` puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """--model, --cache, --first-clip, --clips, --cond-frames, --out; scripts add their own."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="world-model directory")
+    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
+    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
+    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
+    ap.add_argument("--cond-frames", type=int, default=9)
+    ap.add_argument("--out", help="write the table as JSON here")
+    return ap
+
+
+def report(args, table: dict, label: str, names: list[str], iou: bool = True, **extra) -> None:
+    """Print the markdown table; with --out, write {"settings", "table", **extra} as JSON."""
+    from worldsmith.eval import physics
+
+    print(physics.scenario_means_markdown(table, label, names, iou=iou))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"settings": vars(args), "table": table, **extra}, f, indent=1)
