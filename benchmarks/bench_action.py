@@ -9,10 +9,11 @@
    LoRA saves is what matters.
 2. With --model DIR (an exported action model): `WorldModelEnv` steps per second (one step =
    4 predicted frames) and frames per second, single env and a vector env of 8, for the
-   latent-space rollout (the default) and the re-encoding one (`latent_rollout=False`) in the
-   same run, with their ratio.
+   latent-space rollout (the default) and the re-encoding one (`latent_rollout=False`), each
+   with 10-step dpmpp_2m samples, and the latent rollout with the one-pass posterior mean
+   (`sampler="mean"`), in the same run, with their ratios. `--env-only` skips part 1.
 
-    .venv/bin/python benchmarks/bench_action.py --threads 2 [--model runs/a2w/model]
+    .venv/bin/python benchmarks/bench_action.py --threads 2 [--model runs/a2w/model] [--env-only]
 """
 
 from __future__ import annotations
@@ -79,13 +80,14 @@ def published_shape_params() -> dict:
     return {"full": full, "lora": lora}
 
 
-def env_speed(model: str, threads: int, steps: int, latent_rollout: bool = True) -> dict:
+def env_speed(model: str, threads: int, steps: int, latent_rollout: bool = True, sampler: str = "dpmpp_2m") -> dict:
     from worldsmith.envs.world_env import WorldModelEnv, WorldModelVectorEnv
     from worldsmith.inference.action import ActionWorldModel
 
     torch.set_num_threads(threads)
     out = {}
-    wm = ActionWorldModel.from_pretrained(model, device="cpu", latent_rollout=latent_rollout)
+    wm = ActionWorldModel.from_pretrained(model, device="cpu", latent_rollout=latent_rollout, sampler=sampler,
+                                          steps=10)
     env = WorldModelEnv(wm, max_steps=steps)
     env.reset(seed=0)
     t0 = time.perf_counter()
@@ -108,6 +110,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--model", default=None, help="exported action model for the env-speed part")
+    ap.add_argument("--env-only", action="store_true", help="only the environment speed (needs --model)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -115,6 +118,14 @@ def main() -> None:
         return
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"threads {args.threads}")
+    if not args.env_only:
+        bench_training(args)
+    if args.model:
+        bench_env(args)
+
+
+def bench_training(args) -> None:
+    """Part 1: full vs LoRA post-training steps, each in its own process."""
     rows = {}
     for mode in ("full", "lora"):
         res = subprocess.run([sys.executable, __file__, "--child", mode, "--steps", str(args.steps),
@@ -132,16 +143,25 @@ def main() -> None:
     print(f"at the published Cosmos-2B shape (meta device): full {big['full']:,} trainable vs LoRA {big['lora']:,} "
           f"({big['lora'] / big['full']:.3f}); fp32 grads + AdamW state (12 B/param): "
           f"{12 * big['full'] / 2**30:.1f} GiB vs {12 * big['lora'] / 2**30:.2f} GiB")
-    if args.model:
-        speeds = {}
-        for name, latent in (("latent", True), ("pixel", False)):
-            sp = speeds[name] = env_speed(args.model, args.threads, args.steps, latent_rollout=latent)
-            print(f"{name} rollout: WorldModelEnv {sp['single']['steps_per_s']:.2f} steps/s "
-                  f"({sp['single']['frames_per_s']:.1f} frames/s); vector env x8: "
-                  f"{sp['vector8']['env_steps_per_s']:.2f} env-steps/s ({sp['vector8']['frames_per_s']:.1f} frames/s)")
-        lat, pix = speeds["latent"], speeds["pixel"]
-        print(f"latent / pixel rollout speed: single {lat['single']['steps_per_s'] / pix['single']['steps_per_s']:.2f}, "
-              f"vector x8 {lat['vector8']['env_steps_per_s'] / pix['vector8']['env_steps_per_s']:.2f}")
+
+
+def bench_env(args) -> None:
+    """Part 2: environment steps per second, per rollout and sampler, with their ratios."""
+    speeds = {}
+    for name, latent, sampler in (("latent, dpmpp_2m x10", True, "dpmpp_2m"), ("pixel, dpmpp_2m x10", False, "dpmpp_2m"),
+                                  ("latent, mean", True, "mean")):
+        sp = speeds[name] = env_speed(args.model, args.threads, args.steps, latent_rollout=latent, sampler=sampler)
+        print(f"{name} rollout: WorldModelEnv {sp['single']['steps_per_s']:.2f} steps/s "
+              f"({sp['single']['frames_per_s']:.1f} frames/s); vector env x8: "
+              f"{sp['vector8']['env_steps_per_s']:.2f} env-steps/s ({sp['vector8']['frames_per_s']:.1f} frames/s)")
+
+    def ratio(a: str, b: str) -> str:
+        x, y = speeds[a], speeds[b]
+        return (f"single {x['single']['steps_per_s'] / y['single']['steps_per_s']:.2f}, "
+                f"vector x8 {x['vector8']['env_steps_per_s'] / y['vector8']['env_steps_per_s']:.2f}")
+
+    print(f"latent / pixel rollout speed (10-step samples): {ratio('latent, dpmpp_2m x10', 'pixel, dpmpp_2m x10')}")
+    print(f"mean / 10-step samples (latent rollout): {ratio('latent, mean', 'latent, dpmpp_2m x10')}")
 
 
 if __name__ == "__main__":

@@ -188,3 +188,16 @@ def test_init_noise_zero_is_the_denoiser_read_at_the_anchor():
     assert torch.allclose(a, direct, atol=1e-5)
     with pytest.raises(WorldsmithError, match="init_noise"):
         generate(den, SHAPE, text(1), init_noise=-1.0)
+
+
+def test_sampling_plan_names_the_mean_and_the_integrators():
+    """"mean" is one noise-free Euler step from the model's mean_sigma; integrators keep their steps."""
+    from worldsmith.diffusion.generate import sampling_plan
+
+    den = tiny_denoiser()
+    den.cfg.mean_sigma = 25.0
+    assert sampling_plan(den, "mean", 35) == {"sampler": "euler", "steps": 1, "init_noise": 0.0, "sigma_max": 25.0}
+    assert sampling_plan(den, "mean", 35, sigma_max=12.0)["sigma_max"] == 12.0
+    assert sampling_plan(den, "heun", 7) == {"sampler": "heun", "steps": 7, "init_noise": 1.0, "sigma_max": None}
+    with pytest.raises(WorldsmithError, match="sampler .*'ddim'.*mean"):
+        sampling_plan(den, "ddim", 7)

@@ -217,6 +217,42 @@ def test_residual_rollout_keeps_the_context_where_the_model_changes_nothing(runs
         ActionWorldModel.from_pretrained(runs["full"], decode="crisp", **kw)
 
 
+def test_mean_rollout_is_one_noise_free_pass_that_a_model_directory_can_recommend(runs, tmp_path):
+    """sampler="mean": each chunk is the one-step posterior mean (no noise drawn, so the step count
+    is moot); a model directory recommends it in world_model.json, and a sampler passed in wins."""
+    import shutil
+
+    from worldsmith.inference.action import ActionWorldModel
+
+    kw = dict(device="cpu", text_encoder=runs["enc"])
+    ctx = np.random.default_rng(4).integers(0, 255, (2, 5, SIZE, SIZE, 3), dtype=np.uint8)
+    past = np.zeros((2, 4, 7), np.float32)
+    acts = np.random.default_rng(5).uniform(-0.05, 0.05, (2, 8, 7)).astype(np.float32)
+    mean2 = ActionWorldModel.from_pretrained(runs["full"], sampler="mean", steps=2, **kw)
+    mean9 = ActionWorldModel.from_pretrained(runs["full"], sampler="mean", steps=9, **kw)
+    sampled = ActionWorldModel.from_pretrained(runs["full"], steps=2, **kw)
+    assert mean2.plan == {"sampler": "euler", "steps": 1, "init_noise": 0.0, "sigma_max": mean2.denoiser.cfg.mean_sigma}
+    np.testing.assert_array_equal(mean2.rollout(ctx, past, acts), mean9.rollout(ctx, past, acts))
+    assert not np.array_equal(mean2.rollout(ctx, past, acts), sampled.rollout(ctx, past, acts))
+    assert sampled.sampler == "dpmpp_2m"  # neither the caller nor the directory chose
+    with pytest.raises(WorldsmithError, match="--sampler"):
+        ActionWorldModel.from_pretrained(runs["full"], sampler="telepathy", **kw)
+    rec = tmp_path / "recommends-mean"
+    shutil.copytree(runs["full"], rec)
+    meta = json.loads((rec / "world_model.json").read_text())
+    (rec / "world_model.json").write_text(json.dumps({**meta, "inference": {"action2world": {"sampler": "mean"}}}))
+    assert ActionWorldModel.from_pretrained(str(rec), **kw).sampler == "mean"
+    assert ActionWorldModel.from_pretrained(str(rec), sampler="euler", **kw).sampler == "euler"
+    out = tmp_path / "actions-mean"
+    assert main(["eval", "actions", "--model", str(rec), "--clips", "1", "--frames", "13", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    settings = json.loads((out / "results.json").read_text())["settings"]
+    assert settings["sampler"] == "mean" and settings["sampler_steps"] == 1
+    (rec / "world_model.json").write_text(json.dumps({**meta, "inference": {"action2world": {"guidance": 2}}}))
+    with pytest.raises(WorldsmithError, match="world_model.json: inference.action2world may set only sampler"):
+        ActionWorldModel.from_pretrained(str(rec), **kw)
+
+
 def test_env_checker_and_make(runs):
     from gymnasium.utils.env_checker import check_env
 
@@ -278,8 +314,9 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     assert main(["eval", "actions", "--model", runs["full"], "--clips", "2", "--frames", "13",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout-aug-sigma", "0.2"]) == 0
     res = json.loads((out / "results.json").read_text())
-    assert res["settings"] == {"model": runs["full"], "sampler_steps": 2, "rollout": "latent", "rollout_aug_sigma": 0.2,
-                               "action_guidance": 0.0, "decode": "plain", "change_threshold": 0.0}
+    assert res["settings"] == {"model": runs["full"], "sampler": "dpmpp_2m", "sampler_steps": 2, "rollout": "latent",
+                               "rollout_aug_sigma": 0.2, "action_guidance": 0.0, "decode": "plain",
+                               "change_threshold": 0.0}
     assert set(res["variants"]) == {"true actions", "zero actions", "copy last frame"}
     assert res["predicted_frames"] == 8 and np.isfinite(res["variants"]["true actions"]["psnr"])
     assert res["sensitivity"]["zeroed_over_true"] > 0 and len(res["sensitivity"]["x0_mse"]["true"]) == 3

@@ -52,6 +52,27 @@ def _model_device(denoiser: Denoiser) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+MEAN_SAMPLER = "mean"  # not an integrator: the one-step posterior mean read on the anchor (`sampling_plan`)
+
+
+def sampling_plan(denoiser: Denoiser, sampler: str, steps: int, sigma_max: float | None = None) -> dict:
+    """`generate` keyword arguments for a sampler name: {"sampler", "steps", "sigma_max", "init_noise"}.
+
+    A `SAMPLERS` entry integrates `steps` steps down from `sigma_max` (None: the model's), starting
+    from noise around the anchor. "mean" is the model's one-step posterior mean E[future | past]:
+    one Euler step from its `mean_sigma` (or `sigma_max` when given) with no noise drawn, i.e. the
+    denoiser read on the anchor itself: deterministic, one network pass, the best guess under
+    squared error (blurred where the future is uncertain). Shared by `WorldPipeline`, the physics
+    benchmark and the action-conditioned model, so "mean" means the same everywhere."""
+    if sampler == MEAN_SAMPLER:
+        return {"sampler": "euler", "steps": 1, "init_noise": 0.0,
+                "sigma_max": denoiser.cfg.mean_sigma if sigma_max is None else sigma_max}
+    if sampler not in SAMPLERS:
+        raise WorldsmithError(f"sampler (--sampler): unknown {sampler!r} "
+                              f"(choices: {', '.join(SAMPLERS)}, {MEAN_SAMPLER})")
+    return {"sampler": sampler, "steps": int(steps), "init_noise": 1.0, "sigma_max": sigma_max}
+
+
 @torch.no_grad()
 def generate(denoiser: Denoiser, shape: tuple[int, int, int, int, int], cond: dict, *,
              uncond: dict | None = None, guidance: float = 7.0, cond_latent: torch.Tensor | None = None,

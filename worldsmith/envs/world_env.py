@@ -30,14 +30,15 @@ from ..sim.robot import WORKSPACE
 from .sim_env import robot_spaces, sim_start
 
 
-def _load(model, device: str, steps: int, context_latents: int):
+def _load(model, device: str, steps: int, context_latents: int, sampler: str | None = None):
     from ..inference.action import ActionWorldModel
 
     if isinstance(model, ActionWorldModel):
         return model
     if not model:
         raise ValueError("model: an action-conditioned world model directory (or ActionWorldModel) is required")
-    return ActionWorldModel.from_pretrained(str(model), device=device, steps=steps, context_latents=context_latents)
+    return ActionWorldModel.from_pretrained(str(model), device=device, steps=steps, context_latents=context_latents,
+                                            sampler=sampler)
 
 
 MAX_LATENTS = 16  # latent frames an episode's history holds before it is re-anchored (61 frames at k = 4)
@@ -146,10 +147,10 @@ class WorldModelEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
 
     def __init__(self, model=None, *, max_steps: int = 7, sampler_steps: int = 10, context_latents: int = 2,
-                 device: str = "auto", render_mode: str | None = None):
+                 device: str = "auto", render_mode: str | None = None, sampler: str | None = None):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: expected None or 'rgb_array'")
-        self.wm = _load(model, device, sampler_steps, context_latents)
+        self.wm = _load(model, device, sampler_steps, context_latents, sampler)
         self.render_mode = render_mode
         self.k = self.wm.k
         self.observation_space, self.action_space = robot_spaces(self.wm.size, self.k, self.wm.action_dim)
@@ -179,10 +180,10 @@ class WorldModelVectorEnv(gym.vector.VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, model=None, num_envs: int = 4, *, max_steps: int = 7, sampler_steps: int = 10,
-                 context_latents: int = 2, device: str = "auto"):
+                 context_latents: int = 2, device: str = "auto", sampler: str | None = None):
         if num_envs < 1:
             raise ValueError(f"num_envs={num_envs}: expected >= 1")
-        self.wm = _load(model, device, sampler_steps, context_latents)
+        self.wm = _load(model, device, sampler_steps, context_latents, sampler)
         self.num_envs, self.k = num_envs, self.wm.k
         self.single_observation_space, self.single_action_space = robot_spaces(self.wm.size, self.k,
                                                                                self.wm.action_dim)

@@ -21,6 +21,10 @@ def _int_list(text: str) -> list[int]:
 
 def _add_rollout_args(p) -> None:
     """Options shared by `eval policy` and `eval actions`: how the robot model rolls out, output, device."""
+    p.add_argument("--sampler", default=None, choices=("mean", "euler", "heun", "dpmpp_2m"),
+                   help="how each chunk is predicted: mean = the model's one-step posterior mean (one network "
+                   "pass, no noise drawn); or a sampler taking --sampler-steps steps (default: the model "
+                   "directory's recommendation, else dpmpp_2m)")
     p.add_argument("--rollout", default="latent", choices=("latent", "pixel"),
                    help="latent: chunks condition on the model's own latents (default); pixel: each chunk is "
                    "decoded and the last frames re-encoded as the next context (the older rollout)")
@@ -121,7 +125,10 @@ def _rollout_options(args) -> dict:
     if not args.action_guidance >= 0:
         raise WorldsmithError(f"--action-guidance {args.action_guidance}: expected >= 0")
     check_decode(args.decode, args.change_threshold)
-    out = {"action_guidance": args.action_guidance, "decode": args.decode, "change_threshold": args.change_threshold}
+    if args.sampler_steps < 1:
+        raise WorldsmithError(f"--sampler-steps {args.sampler_steps}: expected >= 1")
+    out = {"action_guidance": args.action_guidance, "decode": args.decode, "change_threshold": args.change_threshold,
+           "sampler": args.sampler}
     if args.rollout_aug_sigma is None:
         return out
     if args.rollout_aug_sigma < 0:
@@ -192,7 +199,8 @@ def cmd_policy(args) -> int:
                                           latent_rollout=args.rollout == "latent", **_rollout_options(args))
     rep = evaluate_policies(wm, policies, episodes=args.episodes, max_steps=args.max_steps, out_dir=args.out,
                             replay=not args.no_replay,
-                            settings={"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
+                            settings={"model": args.model, "sampler": wm.sampler,
+                                      "sampler_steps": wm.plan["steps"], "rollout": args.rollout,
                             "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance,
                             "decode": wm.decode_mode, "change_threshold": wm.change_threshold})
     print(f"{'policy':<10} {'success: sim':>13} {'world model':>12} {'replayed':>9} {'agreement':>10} "
@@ -245,7 +253,8 @@ def cmd_actions(args) -> int:
     res = action_fidelity(wm, clips)
     res["sensitivity"] = action_sensitivity(wm, clips)
     res["source"] = args.data or "simulated held-out robot_push clips"
-    res["settings"] = {"model": args.model, "sampler_steps": args.sampler_steps, "rollout": args.rollout,
+    res["settings"] = {"model": args.model, "sampler": wm.sampler, "sampler_steps": wm.plan["steps"],
+                       "rollout": args.rollout,
                        "rollout_aug_sigma": wm.rollout_aug_sigma, "action_guidance": wm.action_guidance,
                        "decode": wm.decode_mode, "change_threshold": wm.change_threshold}
     res["skipped"] = skipped

@@ -32,6 +32,13 @@ the real frames instead of as blurred as a reconstruction. In the environment th
 is the episode's latest anchor (its start frames, or the frames it was re-anchored on); in a
 pixel rollout (`latent_rollout=False`) it is each chunk's context, the model's own frames
 after the first chunk.
+
+`sampler="mean"` predicts each chunk as the model's one-step posterior mean (`diffusion.generate.
+sampling_plan`): one network pass per chunk instead of `steps`, and no noise drawn. On the shipped
+robot model it beat 10-step samples on every action-fidelity metric over 48 held-out clips
+(BENCHMARKS.md, robot section, session 23), so that model's directory recommends it
+(world_model.json "inference": {"action2world": {"sampler": "mean"}}), which `from_pretrained`
+follows when no sampler is given.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from einops import rearrange
 from ..utils.errors import WorldsmithError, read_json, require_dir
 
 
+DEFAULT_SAMPLER = "dpmpp_2m"  # when neither the caller nor the model directory chooses
 ROLLOUT_AUG_SIGMA = 0.05  # conditioning-frame noise when the context is the model's own output
 
 
@@ -52,13 +60,17 @@ class ActionWorldModel:
     """Frames + actions -> next frames. Shapes: frames uint8 [B, T, H, W, 3], actions float [B, N, A]."""
 
     def __init__(self, denoiser, tokenizer, text_cond: dict, meta: dict, device: torch.device, *,
-                 steps: int = 10, context_latents: int = 2, sampler: str = "dpmpp_2m", latent_rollout: bool = True,
+                 steps: int = 10, context_latents: int = 2, sampler: str = DEFAULT_SAMPLER, latent_rollout: bool = True,
                  rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0,
                  decode: str = "plain", change_threshold: float = 0.0):
+        from ..diffusion.generate import sampling_plan
         from .residual import check_decode
 
         self.denoiser, self.tokenizer, self.text_cond, self.meta = denoiser, tokenizer, text_cond, meta
         self.device, self.steps, self.sampler, self.latent_rollout = device, steps, sampler, latent_rollout
+        if steps < 1:
+            raise WorldsmithError(f"steps (--sampler-steps) {steps}: expected >= 1")
+        self.plan = sampling_plan(denoiser, sampler, steps)  # checks the sampler's name
         if rollout_aug_sigma < 0:
             raise WorldsmithError(f"rollout_aug_sigma={rollout_aug_sigma}: expected >= 0")
         self.rollout_aug_sigma = rollout_aug_sigma
@@ -77,10 +89,13 @@ class ActionWorldModel:
 
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", *, text_encoder=None, steps: int = 10,
-                        context_latents: int = 2, latent_rollout: bool = True,
+                        sampler: str | None = None, context_latents: int = 2, latent_rollout: bool = True,
                         rollout_aug_sigma: float = ROLLOUT_AUG_SIGMA, action_guidance: float = 0.0,
                         decode: str = "plain", change_threshold: float = 0.0) -> "ActionWorldModel":
-        """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`)."""
+        """Load an exported Action2World directory (`worldsmith train --task action2world` output `model/`).
+
+        `sampler` None: the directory's recommendation (world_model.json "inference".action2world),
+        else DEFAULT_SAMPLER."""
         from ..text.encoder import TextEncoder
         from ..tokenizer.model import CausalVideoTokenizer, check_fingerprint
         from ..train.action2world import load_action_denoiser
@@ -92,6 +107,10 @@ class ActionWorldModel:
             raise WorldsmithError(f"--model {d}: not an action-conditioned model (world_model.json task is "
                                   f"{meta.get('task', 'video2world')!r}); post-train it with "
                                   f"`worldsmith train --task action2world --init {d}`")
+        from .pipeline import model_recommendations
+
+        rec = model_recommendations(meta, os.path.join(d, "world_model.json")).get("action2world", {})
+        sampler = sampler or rec.get("sampler", DEFAULT_SAMPLER)
         dev = resolve_device(device)
         den = load_action_denoiser(d, device=dev).eval()
         tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")
@@ -102,7 +121,7 @@ class ActionWorldModel:
             text_encoder = TextEncoder(None if name.startswith("minilm") else name,
                                        max_length=int(meta.get("text_max_length", 64)))
         hidden, mask = text_encoder.encode_tokens([meta.get("prompt", "")])
-        return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps,
+        return cls(den, tok, {"text": hidden.to(dev), "text_mask": mask.to(dev)}, meta, dev, steps=steps, sampler=sampler,
                    context_latents=context_latents, latent_rollout=latent_rollout, rollout_aug_sigma=rollout_aug_sigma,
                    action_guidance=action_guidance, decode=decode, change_threshold=change_threshold)
 
@@ -156,7 +175,8 @@ class ActionWorldModel:
         uncond = {**cond, "actions": torch.zeros_like(cond["actions"])} if self.action_guidance else None
         sample = generate(self.denoiser, shape, cond, uncond=uncond, guidance=self.action_guidance,
                           cond_latent=latent, num_cond_frames=c,
-                          steps=self.steps, sampler=self.sampler, seed=seed,
+                          steps=self.plan["steps"], sampler=self.plan["sampler"], sigma_max=self.plan["sigma_max"],
+                          init_noise=self.plan["init_noise"], seed=seed,
                           aug_sigma=self.rollout_aug_sigma if generated_context else None)
         return sample[:, :, c:]
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # Sampling settings when neither the caller nor the model directory chooses (Cosmos's defaults).
 LIBRARY_DEFAULTS = {"steps": 35, "guidance": 7.0, "sampler": "dpmpp_2m", "decode": "plain", "change_threshold": 0.0}
 MODES = ("video2world", "text2world")  # with input frames (image or video) / from text alone
+ACTION_MODE = "action2world"  # an action-conditioned model's rollouts (`inference.action.ActionWorldModel`)
+ACTION_SETTINGS = ("sampler",)
 
 
 def model_recommendations(meta: dict, where: str) -> dict:
@@ -35,13 +37,16 @@ def model_recommendations(meta: dict, where: str) -> dict:
 
     A model directory can say how it samples best, e.g. the shipped simulator model:
     {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual", "change_threshold": 0.1}}.
-    Settings a caller passes win; settings neither gives come from LIBRARY_DEFAULTS."""
+    Settings a caller passes win; settings neither gives come from LIBRARY_DEFAULTS. An
+    action-conditioned model's block is {"action2world": {"sampler": ...}}."""
     block = meta.get("inference") or {}
-    if not isinstance(block, dict) or set(block) - set(MODES):
-        raise WorldsmithError(f"{where}: \"inference\" must map {' / '.join(MODES)} to settings, got {block!r}")
+    modes = MODES + (ACTION_MODE,)
+    if not isinstance(block, dict) or set(block) - set(modes):
+        raise WorldsmithError(f"{where}: \"inference\" must map {' / '.join(modes)} to settings, got {block!r}")
     for mode, rec in block.items():
-        if not isinstance(rec, dict) or set(rec) - set(LIBRARY_DEFAULTS):
-            raise WorldsmithError(f"{where}: inference.{mode} may set only {', '.join(LIBRARY_DEFAULTS)}, got {rec!r}")
+        allowed = ACTION_SETTINGS if mode == ACTION_MODE else tuple(LIBRARY_DEFAULTS)
+        if not isinstance(rec, dict) or set(rec) - set(allowed):
+            raise WorldsmithError(f"{where}: inference.{mode} may set only {', '.join(allowed)}, got {rec!r}")
     return block
 
 
@@ -162,7 +167,7 @@ class WorldPipeline:
         `sampler="mean"`: the model's one-step posterior mean E[future | past], the denoiser read at
         its `mean_sigma` on the anchor itself, with no noise drawn (one network pass; the best guess
         under squared error, blurred where the future is uncertain); `steps` is then 1."""
-        from ..diffusion.samplers import SAMPLERS
+        from ..diffusion.generate import MEAN_SAMPLER, sampling_plan
         from ..guardrails.guard import GuardrailBlocked
 
         mode = "video2world" if input is not None else "text2world"
@@ -187,12 +192,9 @@ class WorldPipeline:
             raise WorldsmithError(f"sigma_max (--sigma-max) {sigma_max}: expected > the model's sigma_min "
                                   f"({self.denoiser.cfg.sigma_min})")
         check_decode(decode, change_threshold)
-        if sampler != "mean" and sampler not in SAMPLERS:
-            raise WorldsmithError(f"sampler (--sampler): unknown {sampler!r} (choices: {', '.join(SAMPLERS)}, mean)")
-        mean = sampler == "mean"
-        if mean:
-            steps, sampler = 1, "euler"
-            sigma_max = self.denoiser.cfg.mean_sigma if sigma_max is None else sigma_max
+        mean = sampler == MEAN_SAMPLER
+        plan = sampling_plan(self.denoiser, sampler, steps, sigma_max)
+        steps, sampler, sigma_max = plan["steps"], plan["sampler"], plan["sigma_max"]
         t0 = time.perf_counter()
         F = int(num_frames or self.meta["num_frames"])
         record = {"prompt": prompt, "guardrails": [], "settings": {
@@ -249,7 +251,7 @@ class WorldPipeline:
             uncond = {"text": h.to(self.device), "text_mask": m.to(self.device)}
         # 6. sample latents, 7. decode
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
-                              aug_sigma=aug_sigma, sigma_max=sigma_max, still=still, init_noise=0.0 if mean else 1.0)
+                              aug_sigma=aug_sigma, sigma_max=sigma_max, still=still, init_noise=plan["init_noise"])
         if decode == "residual" and K:
             out = self._residual_decode(latent, frames[-K:], F, change_threshold)
         else:
