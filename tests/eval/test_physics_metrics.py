@@ -141,3 +141,22 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     assert table["all"]["ssim"] == pytest.approx((copy["ssim"] + 1.0) / 2, rel=1e-6)
     # the validation benchmarks' copy-last row is the same baseline, scored the same way
     assert physics.copy_last_means([case], 9)["collision"] == pytest.approx(copy)
+
+
+def test_dynamics_check_is_the_share_of_the_still_past_error_the_true_past_removes():
+    from worldsmith.eval.physics_run import dynamics_check
+
+    def cell(mse):
+        return {"mse": mse, "clips": 1}
+
+    agg = {"test": {
+        "fall": {"9": {"m_mean": cell(30.0), "m_static_past": cell(40.0), "m": cell(50.0)}},
+        "all": {"9": {"m_mean": cell(20.0), "m_static_past": cell(20.0), "m": cell(50.0)}},
+    }}
+    dyn = dynamics_check(agg, "m", 9)
+    assert dyn["true_past"] == "m_mean" and dyn["static_past"] == "m_static_past"
+    assert dyn["scenarios"]["fall"]["uses_the_past"] == pytest.approx(0.25)  # 1 - 30 / 40
+    assert dyn["scenarios"]["all"]["uses_the_past"] == 0.0  # no better from the true past: hedging only
+    del agg["test"]["all"]["9"]["m_mean"], agg["test"]["fall"]["9"]["m_mean"]  # sampler "mean": the model is the mean
+    assert dynamics_check(agg, "m", 9)["scenarios"]["fall"]["uses_the_past"] == pytest.approx(-0.25)
+    assert dynamics_check(agg, None, 9) is None and dynamics_check(agg, "m", 1) is None

@@ -201,6 +201,7 @@ def test_eval_physics_sampler_mean_uses_mean_sigma(world, tmp_path):
         assert res["settings"]["steps"] == 1 and res["settings"]["mean_sigma"] == (12.0 if extra else 30.0)
         methods = {r["method"] for r in res["rows"]}
         assert "world_model" in methods and "world_model_mean" not in methods
+        assert res["dynamics_check"]["true_past"] == "world_model"  # the mean is the scored model here
         rows[tag] = next(r for r in res["rows"] if r["method"] == "world_model")
     assert rows["default"]["psnr/all"] != rows["s12"]["psnr/all"]  # the level reached the model
 
@@ -311,8 +312,12 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     assert res["settings"]["mean_sigma"] == 30.0  # likewise
     rows = {r["method"]: r for r in res["rows"]}
-    assert {"world_model", "world_model_mean", "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
+    assert {"world_model", "world_model_mean", "world_model_static_past", "tokenizer_recon", "copy_last",
+            "physical_variance"} <= set(rows)
     assert any("posterior mean" in t["target"] for t in res["targets"])
+    dyn = res["dynamics_check"]  # K = 1: the still past is the true past, so nothing to remove
+    assert dyn["true_past"] == "world_model_mean" and dyn["K"] == 1
+    assert dyn["scenarios"]["all"]["uses_the_past"] == pytest.approx(0.0, abs=1e-9)
     assert all("error" not in r for r in rows.values()), [r.get("error") for r in rows.values()]
     assert rows["world_model"]["psnr/all"] > 0 and 0 <= rows["world_model"]["mask_iou/all"] <= 1
     assert [t["target"] for t in res["targets"]]  # the milestones are checked, pass or fail

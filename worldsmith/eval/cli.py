@@ -182,6 +182,10 @@ def cmd_physics(args) -> int:
     for m, a in agg.get(K, {}).items():
         print(f"{m:<20} {a['psnr/all'] or float('nan'):7.2f} {a['ssim/all'] or float('nan'):6.3f} "
               f"{a['mask_iou/all'] or float('nan'):6.3f}")
+    dyn = (res.get("dynamics_check") or {}).get("scenarios", {}).get("all")
+    if dyn:
+        print(f"uses the motion it is shown: the true past removes {dyn['uses_the_past']:+.1%} of the error of "
+              f"its prediction from a still past (about 0: hedging, not dynamics)")
     print(f"report: {args.out}/report.html")
     return 0
 

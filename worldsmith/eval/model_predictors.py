@@ -2,7 +2,10 @@
 
 - the world model: given the first K true frames and the clip's caption, predict the rest;
 - the tokenizer ceiling: the model's own tokenizer reconstructing the true frames (no world
-  model that decodes through this tokenizer can beat it).
+  model that decodes through this tokenizer can beat it);
+- a dynamics check, "<model>_static_past": the posterior mean predicted from a past that stands
+  still (the last given frame K times). Compared with the mean from the true past it says how
+  much of the model's accuracy comes from the motion it was shown (`physics_run.dynamics_check`).
 
 Guardrails and prompt upsampling are off here: the prompts are the simulator's captions and
 the benchmark measures the model, not the guards.
@@ -18,7 +21,7 @@ import numpy as np
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m", mean: bool = True, aug_sigma: float | None = None,
                     decode: str = "plain", change_threshold: float = 0.0,
-                    mean_sigma: float | None = None) -> tuple[str, dict]:
+                    mean_sigma: float | None = None, static_past: bool = True) -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
     With `mean` (and a sampler that is not already "mean"), also "world_model_mean": the
@@ -52,9 +55,10 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
                    decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
 
-    def world_model_mean(case, K: int, n: int) -> np.ndarray:
+    def world_model_mean(case, K: int, n: int, still: bool = False) -> np.ndarray:
         check(case)
-        res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
+        past = np.repeat(case.rgb[K - 1:K], K, axis=0) if still else case.rgb[:K]
+        res = pipe(case.caption or "a physical scene", input=past, num_cond_frames=K, num_frames=K + n,
                    guidance=guidance, seed=0, sampler="mean", sigma_max=mean_sigma, aug_sigma=aug_sigma,
                    decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
@@ -69,5 +73,7 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
     preds = {name: world_model}
     if mean and sampler != "mean":
         preds[f"{name}_mean"] = world_model_mean
+    if static_past and (mean or sampler == "mean"):
+        preds[f"{name}_static_past"] = lambda case, K, n: world_model_mean(case, K, n, still=True)
     preds["tokenizer_recon"] = tokenizer_recon
     return os.path.basename(os.path.normpath(model_dir)) or name, preds

@@ -83,6 +83,7 @@ def run(out_dir: str, predictors: dict | None = None, *, scenarios: list[str] | 
     if model_name and f"{model_name}_mean" in preds:  # the same milestones for the posterior mean
         results["targets"] += [dict(t, target=f"{t['target']} [one-step posterior mean]", method=f"{model_name}_mean")
                                for t in check_targets(results["aggregate"], f"{model_name}_mean")]
+    results["dynamics_check"] = dynamics_check(results["aggregate"], model_name, max(cond_frames))
     atomic_write_json(os.path.join(out_dir, "results.json"), results)
     videos = sample_videos(cases, preds, results, model_name, videos_per_scenario, max(cond_frames))
     atomic_write_text(os.path.join(out_dir, "report.html"), render_report(results, videos))
@@ -94,6 +95,27 @@ def _get(agg, split, scen, K, method, metric):
         return agg[split][scen][str(K)][method][metric]
     except KeyError:
         return None
+
+
+def dynamics_check(agg: dict, model: str | None, K: int) -> dict | None:
+    """Does the model use the motion it is shown? Per scenario (in distribution, K frames), the mean
+    squared error of its posterior mean from the true past and from a past that stands still
+    (`<model>_static_past`), and the share of the latter that the true past removes:
+    1 - MSE(true) / MSE(static). About 0 means its edge over copy-last is hedging, not dynamics."""
+    if not model:
+        return None
+    test = agg.get("test", {})
+    some = test.get("all", {}).get(str(K), {})
+    static = f"{model}_static_past"
+    true = f"{model}_mean" if f"{model}_mean" in some else model
+    if static not in some or true not in some:
+        return None
+    out = {"true_past": true, "static_past": static, "K": K, "scenarios": {}}
+    for scen, byk in test.items():
+        a, b = (byk.get(str(K), {}).get(m, {}).get("mse") for m in (true, static))
+        if a is not None and b:
+            out["scenarios"][scen] = {"mse_true_past": a, "mse_static_past": b, "uses_the_past": 1 - a / b}
+    return out
 
 
 def check_targets(agg: dict, model: str | None) -> list[dict]:
@@ -178,6 +200,19 @@ def render_report(results: dict, videos: dict) -> str:
             ["target", "result", "detail"],
             [[t["target"], "PASS" if t["passed"] else "FAIL — we fall short here", t["detail"]]
              for t in results["targets"]]))
+    dyn = results.get("dynamics_check")
+    if dyn and dyn["scenarios"]:
+        scen = ["all"] + [s for s in dyn["scenarios"] if s != "all"]
+        share = dyn["scenarios"].get("all", {}).get("uses_the_past")
+        body.append("<h2>Does the model use the motion it is shown?</h2><p class='note'>Its posterior mean "
+                    f"from the true {dyn['K']} frames against the same from a past that stands still (the last "
+                    "given frame repeated): the share of the static-past error that the true past removes. Near "
+                    "0, the model's edge over copy-last is hedging (blurring where something might move), not "
+                    f"dynamics. Over all scenarios: <b>{report.fmt(None if share is None else 100 * share, 1)}%</b>."
+                    "</p>" + report.table(
+                        ["scenario", "MSE, true past", "MSE, static past", "uses the past"],
+                        [[s, dyn["scenarios"][s]["mse_true_past"], dyn["scenarios"][s]["mse_static_past"],
+                          f"{100 * dyn['scenarios'][s]['uses_the_past']:+.1f}%"] for s in scen if s in dyn["scenarios"]]))
     if results["failures"]:
         body.append(f"<p class='warn'>{len(results['failures'])} test clips could not be built; see results.json.</p>")
     for split, title in (("test", "In distribution"), ("ood", "Out of distribution (speed, size or mass outside the training range)")):
