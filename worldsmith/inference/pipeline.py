@@ -36,7 +36,7 @@ def model_recommendations(meta: dict, where: str) -> dict:
     """{mode: {setting: value}} from world_model.json's optional "inference" block, checked.
 
     A model directory can say how it samples best, e.g. the shipped simulator model:
-    {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual", "change_threshold": 0.1}}.
+    {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual", "change_threshold": 0.3}}.
     Settings a caller passes win; settings neither gives come from LIBRARY_DEFAULTS. An
     action-conditioned model's block is {"action2world": {"sampler": ...}}."""
     block = meta.get("inference") or {}
