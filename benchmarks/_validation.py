@@ -20,6 +20,21 @@ def parser(doc: str) -> argparse.ArgumentParser:
     return ap
 
 
+def setup(doc: str, add_args=None):
+    """Parse the common arguments (plus `add_args(parser)`'s), load the model's pipeline (no guardrails,
+    no upsampling) and the validation clips: (args, pipe, scenario names, cases)."""
+    ap = parser(doc)
+    if add_args is not None:
+        add_args(ap)
+    args = ap.parse_args()
+    from worldsmith.eval import physics
+    from worldsmith.inference.pipeline import WorldPipeline
+
+    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
+    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
+    return args, pipe, names, cases
+
+
 def report(args, table: dict, label: str, names: list[str], iou: bool = True, **extra) -> None:
     """Print the markdown table; with --out, write {"settings", "table", **extra} as JSON."""
     from worldsmith.eval import physics

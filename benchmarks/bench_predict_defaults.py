@@ -14,16 +14,13 @@ import _validation
 
 
 def main() -> None:
-    ap = _validation.parser(__doc__)
-    args = ap.parse_args()
+    args, pipe, names, cases = _validation.setup(__doc__)
 
     from worldsmith.eval import physics
-    from worldsmith.inference.pipeline import LIBRARY_DEFAULTS, WorldPipeline
+    from worldsmith.inference.pipeline import LIBRARY_DEFAULTS
     from worldsmith.utils.progress import progress
 
     K = args.cond_frames
-    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
     variants = {"model's recommendation (predict's default)": {}, "Cosmos defaults": dict(LIBRARY_DEFAULTS)}
     table, chosen = {}, {}
     for name, kw in variants.items():

@@ -21,16 +21,12 @@ import _validation
 
 
 def main() -> None:
-    ap = _validation.parser(__doc__)
-    args = ap.parse_args()
+    args, pipe, names, cases = _validation.setup(__doc__)
 
     from worldsmith.eval import physics
-    from worldsmith.inference.pipeline import WorldPipeline
     from worldsmith.utils.progress import progress
 
     K = args.cond_frames
-    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
     table, mse = {}, {}
     for name in ("true past", "static past"):
         per: dict = {}
