@@ -1,4 +1,5 @@
-"""What the validation-clip benchmarks (bench_mean_sigma, bench_mbr, bench_predict_defaults) share:
+"""What the validation-clip benchmarks (bench_mean_sigma, bench_mbr, bench_predict_defaults,
+bench_use_of_past, bench_anchor) share:
 their common arguments and how they print and save a table of `physics.scenario_means` rows.
 Imported as a sibling module (`python benchmarks/X.py` puts this folder on sys.path)."""
 
@@ -8,15 +9,18 @@ import argparse
 import json
 
 
-def parser(doc: str) -> argparse.ArgumentParser:
-    """--model, --cache, --first-clip, --clips, --cond-frames, --out; scripts add their own."""
+def parser(doc: str, model: bool = True, out: bool = True) -> argparse.ArgumentParser:
+    """--model, --cache, --first-clip, --clips, --cond-frames, --out (without --model / --out when
+    not wanted: bench_anchor takes a tokenizer and prints only); scripts add their own."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="world-model directory")
+    if model:
+        ap.add_argument("--model", required=True, help="world-model directory")
     ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
     ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
     ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
     ap.add_argument("--cond-frames", type=int, default=9)
-    ap.add_argument("--out", help="write the table as JSON here")
+    if out:
+        ap.add_argument("--out", help="write the table as JSON here")
     return ap
 
 

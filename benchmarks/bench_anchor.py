@@ -16,16 +16,12 @@ motion inside it (a causal tokenizer's latent frame covers 4 video frames).
 
 from __future__ import annotations
 
-import argparse
+import _validation
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = _validation.parser(__doc__, model=False, out=False)
     ap.add_argument("--tokenizer", required=True, help="tokenizer directory (a world model's tokenizer/ too)")
-    ap.add_argument("--cache", required=True, help="test-clip cache directory (built here when empty)")
-    ap.add_argument("--first-clip", type=int, default=10, help="first test-seed clip index per scenario")
-    ap.add_argument("--clips", type=int, default=4, help="clips per scenario")
-    ap.add_argument("--cond-frames", type=int, default=9)
     args = ap.parse_args()
 
     import numpy as np

@@ -251,6 +251,9 @@ def test_mean_rollout_is_one_noise_free_pass_that_a_model_directory_can_recommen
     (rec / "world_model.json").write_text(json.dumps({**meta, "inference": {"action2world": {"guidance": 2}}}))
     with pytest.raises(WorldsmithError, match="world_model.json: inference.action2world may set only sampler"):
         ActionWorldModel.from_pretrained(str(rec), **kw)
+    (rec / "world_model.json").write_text(json.dumps({**meta, "inference": {"action2world": {"sampler": "ddim"}}}))
+    with pytest.raises(WorldsmithError, match="world_model.json: inference.action2world.sampler 'ddim'"):
+        ActionWorldModel.from_pretrained(str(rec), **kw)
 
 
 def test_env_checker_and_make(runs):
@@ -379,6 +382,8 @@ def test_bad_inputs(runs, tmp_path, capsys):
     fails(["eval", "policy", "--model", runs["full"], "--policy", "nope", "--out", str(tmp_path / "x")], "--policy")
     fails(["eval", "actions", "--model", runs["full"], "--rollout-aug-sigma", "-1", "--out", str(tmp_path / "x")],
           "--rollout-aug-sigma")
+    fails(["eval", "actions", "--model", runs["full"], "--sampler-steps", "0", "--out", str(tmp_path / "x")],
+          "--sampler-steps")
     fails(["train", "--task", "action2world", "--data", runs["data"], "--out", str(tmp_path / "r")], "--init")
     fails(["train", "--task", "video2world", "--lora-rank", "4", "--data", runs["data"], "--out", str(tmp_path / "r")],
           "--lora-rank")

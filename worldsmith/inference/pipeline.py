@@ -39,6 +39,9 @@ def model_recommendations(meta: dict, where: str) -> dict:
     {"video2world": {"sampler": "mean", "guidance": 0.0, "decode": "residual", "change_threshold": 0.3}}.
     Settings a caller passes win; settings neither gives come from LIBRARY_DEFAULTS. An
     action-conditioned model's block is {"action2world": {"sampler": ...}}."""
+    from ..diffusion.generate import MEAN_SAMPLER
+    from ..diffusion.samplers import SAMPLERS
+
     block = meta.get("inference") or {}
     modes = MODES + (ACTION_MODE,)
     if not isinstance(block, dict) or set(block) - set(modes):
@@ -47,6 +50,9 @@ def model_recommendations(meta: dict, where: str) -> dict:
         allowed = ACTION_SETTINGS if mode == ACTION_MODE else tuple(LIBRARY_DEFAULTS)
         if not isinstance(rec, dict) or set(rec) - set(allowed):
             raise WorldsmithError(f"{where}: inference.{mode} may set only {', '.join(allowed)}, got {rec!r}")
+        if "sampler" in rec and rec["sampler"] != MEAN_SAMPLER and rec["sampler"] not in SAMPLERS:
+            raise WorldsmithError(f"{where}: inference.{mode}.sampler {rec['sampler']!r}: expected one of "
+                                  f"{', '.join(SAMPLERS)}, {MEAN_SAMPLER}")
     return block
 
 
