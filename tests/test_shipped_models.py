@@ -16,7 +16,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_shipped_world_model_predicts_better_than_copying_the_last_frame():
     """One-step posterior mean from 9 frames on 3 simulator clips, plain decoding: +2.6 dB over
-    copy-last as shipped (`wm10`, session 23: 24.7 / 29.8 / 22.6 vs 20.9 / 28.6 / 19.8; `wm9` +1.8 dB,
+    copy-last as shipped (`wm12`, session 24: 25.3 / 29.8 / 22.1 vs 20.9 / 28.6 / 19.8; `wm10` +2.6 dB, `wm9` +1.8 dB,
     `wm7` +1.9 dB, the last_cond model before them +2.4 dB); on the wrong tokenizer it was 0.9 dB below."""
     from worldsmith.inference.pipeline import WorldPipeline
     from worldsmith.sim import simulate_clip
