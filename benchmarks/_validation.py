@@ -1,6 +1,7 @@
-"""What the validation-clip benchmarks (bench_mean_sigma, bench_mbr, bench_predict_defaults,
-bench_use_of_past, bench_anchor) share:
-their common arguments and how they print and save a table of `physics.scenario_means` rows.
+"""What the validation-clip benchmarks (bench_mean_sigma, bench_change_threshold, bench_mbr,
+bench_predict_defaults, bench_use_of_past, bench_anchor) share: their common arguments, the
+model and clips, one scored pass of the pipeline over the clips (`score_cases`), and how they
+print and save a table of `physics.scenario_means` rows.
 Imported as a sibling module (`python benchmarks/X.py` puts this folder on sys.path)."""
 
 from __future__ import annotations
@@ -37,6 +38,34 @@ def setup(doc: str, add_args=None):
     pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
     names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
     return args, pipe, names, cases
+
+
+def floats(text: str, flag: str, lo: float = float("-inf"), hi: float = float("inf")) -> list[float]:
+    """Comma-separated numbers in [lo, hi) from a command-line value, or exit with one line naming `flag`."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(lo <= v < hi for v in values):
+        raise SystemExit(f"{flag} {text!r}: expected comma-separated numbers in [{lo:g}, {hi:g}), e.g. 0.1,0.3")
+    return values
+
+
+def score_cases(pipe, cases: list, K: int, desc: str, settings: dict | None = None, **call) -> dict:
+    """`physics.scenario_means` of the pipeline's prediction from the first K frames of every case,
+    `call` passed to the pipeline (sampler, decode, ...), seed 0; `settings`, when given, is
+    updated with the settings the pipeline used (its record's "settings")."""
+    from worldsmith.eval import physics
+    from worldsmith.utils.progress import progress
+
+    per: dict = {}
+    for case in progress(cases, desc=desc):
+        res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
+                   num_frames=case.rgb.shape[0], seed=0, **call)
+        per.setdefault(case.scenario, []).append(physics.clip_means(res.frames[K:], case, K))
+        if settings is not None:
+            settings.update(res.record["settings"])
+    return physics.scenario_means(per)
 
 
 def report(args, table: dict, label: str, names: list[str], iou: bool = True, **extra) -> None:

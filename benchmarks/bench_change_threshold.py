@@ -24,24 +24,14 @@ def _thresholds(ap) -> None:
 
 def main() -> None:
     args, pipe, names, cases = _validation.setup(__doc__, _thresholds)
-    try:
-        thresholds = [float(t) for t in args.thresholds.split(",")]
-    except ValueError:
-        raise SystemExit(f"--thresholds {args.thresholds!r}: expected comma-separated numbers, e.g. 0.1,0.3")
+    thresholds = _validation.floats(args.thresholds, "--thresholds", 0.0, 2.0)
 
     from worldsmith.eval import physics
-    from worldsmith.utils.progress import progress
 
     K = args.cond_frames
-    table = {}
-    for t in thresholds:
-        per: dict = {}
-        for case in progress(cases, desc=f"threshold {t}"):
-            res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
-                       num_frames=case.rgb.shape[0], seed=0, sampler="mean", guidance=0.0,
-                       decode="residual", change_threshold=t)
-            per.setdefault(case.scenario, []).append(physics.clip_means(res.frames[K:], case, K))
-        table[f"mean, residual {t}"] = physics.scenario_means(per)
+    table = {f"mean, residual {t:g}": _validation.score_cases(pipe, cases, K, f"threshold {t:g}", sampler="mean",
+                                                             guidance=0.0, decode="residual", change_threshold=t)
+             for t in thresholds}
     table["copy-last"] = physics.copy_last_means(cases, K)
     _validation.report(args, table, "change threshold", names)
 

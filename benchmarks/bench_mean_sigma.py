@@ -19,33 +19,23 @@ from __future__ import annotations
 import _validation
 
 
-def main() -> None:
-    ap = _validation.parser(__doc__)
+def _options(ap) -> None:
     ap.add_argument("--sigmas", default="80,40,30,20,15,10,5", help="comma-separated noise levels")
     ap.add_argument("--decode", default="plain", choices=("plain", "residual"))
     ap.add_argument("--change-threshold", type=float, default=0.0)
-    args = ap.parse_args()
+
+
+def main() -> None:
+    args, pipe, names, cases = _validation.setup(__doc__, _options)
+    sigmas = _validation.floats(args.sigmas, "--sigmas", 1e-6)
 
     from worldsmith.eval import physics
-    from worldsmith.inference.pipeline import WorldPipeline
-    from worldsmith.utils.progress import progress
 
     K = args.cond_frames
-    pipe = WorldPipeline.from_pretrained(args.model, guardrails=None, upsample=False)
-    names, cases = physics.validation_cases(args.cache, args.first_clip, args.clips)
-
-    def score(per: dict, pred, case) -> None:
-        per.setdefault(case.scenario, []).append(physics.clip_means(pred, case, K))
-
-    table = {}
-    for sigma in (float(s) for s in args.sigmas.split(",")):
-        per: dict = {}
-        for case in progress(cases, desc=f"sigma {sigma:g}"):
-            res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
-                       num_frames=case.rgb.shape[0], sampler="mean", sigma_max=sigma, guidance=0.0, seed=0,
-                       decode=args.decode, change_threshold=args.change_threshold)
-            score(per, res.frames[K:], case)
-        table[f"{sigma:g}"] = physics.scenario_means(per)
+    table = {f"{sigma:g}": _validation.score_cases(pipe, cases, K, f"sigma {sigma:g}", sampler="mean",
+                                                  sigma_max=sigma, guidance=0.0, decode=args.decode,
+                                                  change_threshold=args.change_threshold)
+             for sigma in sigmas}
     table["copy-last"] = physics.copy_last_means(cases, K)  # the baseline, same clips, same scoring
     _validation.report(args, table, "sigma (or baseline)", names, iou=False)
 

@@ -18,19 +18,14 @@ def main() -> None:
 
     from worldsmith.eval import physics
     from worldsmith.inference.pipeline import LIBRARY_DEFAULTS
-    from worldsmith.utils.progress import progress
 
     K = args.cond_frames
     variants = {"model's recommendation (predict's default)": {}, "Cosmos defaults": dict(LIBRARY_DEFAULTS)}
     table, chosen = {}, {}
     for name, kw in variants.items():
-        per: dict = {}
-        for case in progress(cases, desc=name):
-            res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K,
-                       num_frames=case.rgb.shape[0], seed=0, **kw)
-            per.setdefault(case.scenario, []).append(physics.clip_means(res.frames[K:], case, K))
-            chosen[name] = {k: res.record["settings"][k] for k in LIBRARY_DEFAULTS}
-        table[name] = physics.scenario_means(per)
+        used: dict = {}
+        table[name] = _validation.score_cases(pipe, cases, K, name, settings=used, **kw)
+        chosen[name] = {k: used[k] for k in LIBRARY_DEFAULTS}
     table["copy-last"] = physics.copy_last_means(cases, K)
     for name, st in chosen.items():
         print(f"{name}: {st}")

@@ -2,12 +2,16 @@
 
     python scripts/ship_model.py runs/cv4x8x8-full/model worldsmith/pretrained/tokenizer-cv4x8x8-tiny-sim64
     python scripts/ship_model.py runs/wm3/model worldsmith/pretrained/world-model-dit-tiny-sim64 \
-        --tokenizer ../tokenizer-cv4x8x8-tiny-sim64
+        --tokenizer ../tokenizer-cv4x8x8-tiny-sim64 \
+        --inference '{"video2world": {"sampler": "mean", "guidance": 0, "decode": "residual", "change_threshold": 0.3}}'
 
 - weights in float16 safetensors (half the size; `from_pretrained` loads them into float32);
 - the tokenizer referenced by a path relative to the model directory instead of a copy, so
   several shipped models share one tokenizer;
 - everything else (config.json, diffusion.json, training.json, captions/) copied as is;
+- `--inference JSON`: the settings the model recommends (world_model.json "inference", checked
+  as `from_pretrained` checks it), chosen on validation clips after training; without it, the
+  run's own block (if any) is kept;
 - world_model.json records the fingerprint of the tokenizer the model was trained with
   (`CausalVideoTokenizer.fingerprint`), and the tokenizer it will reference must have it;
 - a tokenizer is not shipped over one that shipped models reference with another fingerprint
@@ -59,6 +63,24 @@ def users_of(tokenizer_dst: str) -> list[tuple[str, str | None]]:
     return out
 
 
+def parse_inference(text: str) -> dict:
+    """The --inference value: a JSON object that `model_recommendations` accepts, or exit naming it."""
+    from worldsmith.inference.pipeline import model_recommendations
+    from worldsmith.utils.errors import WorldsmithError
+
+    try:
+        block = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"--inference: not JSON ({e})")
+    if not isinstance(block, dict) or not block:
+        raise SystemExit(f"--inference {text!r}: expected an object such as {{\"video2world\": {{\"sampler\": \"mean\"}}}}")
+    try:
+        model_recommendations({"inference": block}, "--inference")
+    except WorldsmithError as e:
+        raise SystemExit(str(e))
+    return block
+
+
 def check(src: str, dst: str, tokenizer: str | None) -> dict | None:
     """The world model's meta with its tokenizer fingerprint (None for a tokenizer); exits on a mismatch."""
     meta_path = os.path.join(src, "world_model.json")
@@ -86,8 +108,12 @@ def check(src: str, dst: str, tokenizer: str | None) -> dict | None:
     return meta
 
 
-def ship(src: str, dst: str, tokenizer: str | None) -> None:
+def ship(src: str, dst: str, tokenizer: str | None, inference: dict | None = None) -> None:
     meta = check(src, dst, tokenizer)
+    if inference is not None:
+        if meta is None:
+            raise SystemExit(f"--inference: {src} is a tokenizer; only a world model recommends settings")
+        meta["inference"] = inference
     tmp = dst.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -106,6 +132,7 @@ def ship(src: str, dst: str, tokenizer: str | None) -> None:
     if meta is not None:
         with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2)
+            f.write("\n")
     shutil.rmtree(dst, ignore_errors=True)
     os.replace(tmp, dst)
     size = sum(os.path.getsize(os.path.join(r, n)) for r, _, ns in os.walk(dst) for n in ns)
@@ -117,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("src", help="trained model directory (RUN/model)")
     p.add_argument("dst", help="destination under worldsmith/pretrained/")
     p.add_argument("--tokenizer", help="tokenizer path relative to DST to use instead of the copy in SRC")
+    p.add_argument("--inference", help="JSON: the settings the model recommends (world_model.json \"inference\")")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    ship(args.src, args.dst, args.tokenizer)
+    inference = parse_inference(args.inference) if args.inference is not None else None
+    ship(args.src, args.dst, args.tokenizer, inference)
     return 0
 
 

@@ -49,3 +49,28 @@ def test_ship_records_the_fingerprint_and_refuses_mismatched_tokenizers(tmp_path
     with pytest.raises(SystemExit, match="referenced by .*wm"):
         ship.ship(str(tmp_path / "tok-b"), str(pre / "tok"), None)
     assert CausalVideoTokenizer.from_pretrained(pre / "tok").fingerprint() == toks["a"]
+
+
+def test_ship_writes_the_recommended_settings_it_is_given_and_refuses_bad_ones(tmp_path):
+    ship = _ship_module()
+    torch.manual_seed(0)
+    tok = build_tokenizer("cv4x8x8-tiny")
+    src = tmp_path / "run" / "model"
+    tok.save_pretrained(src / "tokenizer")
+    (src / "world_model.json").write_text(json.dumps({"tokenizer": "tokenizer",
+                                                      "inference": {"video2world": {"sampler": "euler"}}}))
+    rec = '{"video2world": {"sampler": "mean", "guidance": 0, "decode": "residual", "change_threshold": 0.3}}'
+    assert ship.main([str(src), str(tmp_path / "wm"), "--inference", rec]) == 0
+    text = (tmp_path / "wm" / "world_model.json").read_text()
+    assert text.endswith("}\n")
+    assert json.loads(text)["inference"] == json.loads(rec)
+    ship.ship(str(src), str(tmp_path / "wm-kept"), None)  # without --inference the run's own block stays
+    assert json.loads((tmp_path / "wm-kept" / "world_model.json").read_text())["inference"] == {
+        "video2world": {"sampler": "euler"}}
+    for bad, match in (("{nope", "--inference: not JSON"), ('{"video2world": {"sampler": "ddim"}}', "sampler 'ddim'"),
+                       ('{"video2world": {"steps_": 3}}', "may set only"), ("[]", "expected an object")):
+        with pytest.raises(SystemExit, match=match):
+            ship.main([str(src), str(tmp_path / "wm-bad"), "--inference", bad])
+    assert not (tmp_path / "wm-bad").exists()
+    with pytest.raises(SystemExit, match="is a tokenizer"):
+        ship.ship(str(src / "tokenizer"), str(tmp_path / "tok"), None, {"video2world": {"sampler": "mean"}})
