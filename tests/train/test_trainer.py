@@ -139,6 +139,41 @@ def test_schedule_and_bad_config():
         TrainConfig(ema_decay=1.0).validate()
 
 
+def test_time_schedule_anneals_over_the_time_budget_whatever_the_step_count(tmp_path):
+    """schedule='time': the cosine follows elapsed / max_minutes, so a run whose step count is
+    only an upper bound still ends at the bottom of the schedule when its time is up."""
+    done = {"frac": 0.0}
+    f = warmup_cosine(10, 10**9, 0.1, progress=lambda: done["frac"])
+    assert f(5) == pytest.approx(0.6)  # warm-up still counts steps
+    assert f(50) == pytest.approx(1.0)
+    done["frac"] = 0.5
+    assert f(50) == pytest.approx(0.55) and f(10**6) == pytest.approx(0.55)  # the step does not matter
+    done["frac"] = 3.0
+    assert f(50) == pytest.approx(0.1)  # past the budget: clamped at the floor
+
+    class Slow(Regress):
+        def loss(self, model, batch, step):
+            import time
+            time.sleep(0.01)
+            return super().loss(model, batch, step)
+
+    budget = 0.02  # minutes: 1.2 s, ~100 steps of 10 ms, far fewer than `steps`
+    t = Trainer(Slow(), cfg(steps=100_000, eval_every=0, ckpt_every=0, max_minutes=budget,
+                            optim=OptimConfig(lr=1e-2, warmup_steps=3, schedule="time")), tmp_path)
+    t.fit()
+    lrs = [h["lr"] for h in t.history]
+    assert 10 < len(lrs) < 100_000 and t.elapsed >= 60 * budget
+    assert lrs[-1] < 0.15 * 1e-2  # at the floor (0.1 x lr) at the end of the budget, not at 1e-2
+    assert all(a >= b - 1e-12 for a, b in zip(lrs[3:], lrs[4:]))  # falls monotonically after warm-up
+    assert os.path.isfile(tmp_path / "model" / "w.pt")  # the budget's end exports the model
+    # the same config by steps would still be at the top of its cosine
+    assert warmup_cosine(3, 100_000, 0.1)(len(lrs)) > 0.99
+    with pytest.raises(WorldsmithError, match="max_minutes"):
+        TrainConfig(optim=OptimConfig(schedule="time")).validate()
+    with pytest.raises(WorldsmithError, match="train.optim.schedule"):
+        TrainConfig(optim=OptimConfig(schedule="epochs")).validate()
+
+
 class TwoRates(Regress):
     """Layer `b` at 5x the base learning rate (Task.param_groups)."""
 

@@ -17,6 +17,13 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.99)
     warmup_steps: int = 100
     min_lr_ratio: float = 0.1
+    schedule: str = "steps"
+    """What the cosine runs over: "steps" (to `train.steps`) or "time" (to `train.max_minutes`
+    of wall time; `train.steps` is then only an upper bound). "time" makes a time-budgeted run
+    end annealed however fast the machine is (a run whose step count was guessed too high stops
+    part-way down the cosine, at a high learning rate); its learning rates then depend on the
+    machine's speed, so two such runs are not bit-identical (a resumed one continues the
+    schedule from the saved wall time)."""
     grad_clip: float = 1.0
     """Clip the global gradient norm to this (0 = off)."""
     fused: bool = True
@@ -79,6 +86,11 @@ class TrainConfig:
                 raise WorldsmithError(f"train.{name}={getattr(self, name)}: must be >= 0")
         if not 0 <= self.ema_decay < 1:
             raise WorldsmithError(f"train.ema_decay={self.ema_decay}: expected 0 <= decay < 1")
+        if self.optim.schedule not in ("steps", "time"):
+            raise WorldsmithError(f"train.optim.schedule={self.optim.schedule!r}: expected 'steps' or 'time'")
+        if self.optim.schedule == "time" and self.max_minutes <= 0:
+            raise WorldsmithError("train.optim.schedule='time' needs a time budget: set train.max_minutes "
+                                  "(--max-minutes) > 0")
         if self.optim.lr <= 0:
             raise WorldsmithError(f"train.optim.lr={self.optim.lr}: must be > 0")
         return self

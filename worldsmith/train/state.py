@@ -16,6 +16,7 @@ import math
 import os
 import random
 import shutil
+from typing import Callable
 
 import numpy as np
 import torch
@@ -57,13 +58,21 @@ class EMA:
         self.updates = int(state["updates"])
 
 
-def warmup_cosine(warmup: int, total: int, min_ratio: float):
-    """LR multiplier: linear warm-up over `warmup` steps then cosine to `min_ratio` at `total`."""
+def warmup_cosine(warmup: int, total: int, min_ratio: float, progress: Callable[[], float] | None = None):
+    """LR multiplier: linear warm-up over `warmup` steps then cosine to `min_ratio` at `total`.
+
+    With `progress` (a callable returning the run's fraction done, e.g. elapsed / budget), the
+    cosine follows it instead of the step count: a time-budgeted run ends annealed however fast
+    the machine turns out to be.
+    """
 
     def f(step: int) -> float:
         if warmup > 0 and step < warmup:
             return (step + 1) / warmup
-        prog = min(1.0, (step - warmup) / max(1, total - warmup))
+        if progress is not None:
+            prog = min(1.0, max(0.0, float(progress())))
+        else:
+            prog = min(1.0, (step - warmup) / max(1, total - warmup))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * prog))
 
     return f

@@ -91,8 +91,10 @@ class Trainer:
         groups = [{"params": g["params"], "lr": cfg.optim.lr * float(g.get("lr_mult", 1.0))} for g in groups
                   if g["params"]]
         self.opt = _adamw(groups, cfg, self.device)
+        budget_s = 60.0 * cfg.max_minutes
+        by_time = (lambda: self.elapsed / budget_s) if cfg.optim.schedule == "time" else None
         self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio))
+            self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio, by_time))
         self.step, self.consumed, self.elapsed = 0, 0, 0.0
         self.guard = SpikeGuard(cfg.spike_guard)
         ckpt = latest_checkpoint(self.out_dir)
@@ -155,7 +157,7 @@ class Trainer:
         out_of_time = False
         while self.step < cfg.steps:
             batch, logs = self._train_step()
-            self.elapsed = start_elapsed + time.perf_counter() - t0
+            self.elapsed = self._agreed_elapsed(start_elapsed + time.perf_counter() - t0)
             self.step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.4f}")
@@ -175,6 +177,15 @@ class Trainer:
         if self.writer is not None:
             self.writer.close()
         return self.model
+
+    def _agreed_elapsed(self, elapsed: float) -> float:
+        """Wall time so far, the same on every rank when it decides anything (the time budget's
+        stop, a time schedule's learning rate): the slowest rank's, so no rank stops alone."""
+        if self.world > 1 and self.cfg.max_minutes > 0:
+            t = torch.tensor([elapsed], dtype=torch.float64, device=self.device)
+            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+            elapsed = float(t.item())
+        return elapsed
 
     def _train_step(self) -> tuple[Any, dict]:
         cfg = self.cfg
