@@ -31,7 +31,9 @@ def add_train_arguments(p) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set train.batch_size=4 --set data.num_frames=33")
     p.add_argument("--device", help="auto | cpu | cuda[:n] (train.device)")
-    p.add_argument("--max-minutes", type=float, help="stop after this much training time (train.max_minutes)")
+    p.add_argument("--max-minutes", type=float,
+                   help="stop after this much training time (train.max_minutes); with --set train.optim.schedule=time "
+                        "the learning-rate cosine runs over it instead of --steps")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
 
 
