@@ -152,15 +152,18 @@ class Trainer:
         if self.rank == 0:
             atomic_write_json(os.path.join(self.out_dir, "config.json"), self.full_config())
         self.writer = self._tensorboard()
-        bar = progress(total=cfg.steps, initial=self.step, desc="train", unit="step")
+        # a time schedule ends with its budget, not at `steps`: the bar counts seconds then, so its ETA is right
+        by_time = cfg.optim.schedule == "time"
+        bar = (progress(total=int(60 * cfg.max_minutes), initial=int(self.elapsed), desc="train", unit="s")
+               if by_time else progress(total=cfg.steps, initial=self.step, desc="train", unit="step"))
         t0, start_elapsed, batch = time.perf_counter(), self.elapsed, None
         out_of_time = False
         while self.step < cfg.steps:
             batch, logs = self._train_step()
             self.elapsed = self._agreed_elapsed(start_elapsed + time.perf_counter() - t0)
             self.step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{logs['loss']:.4f}")
+            bar.update(min(int(self.elapsed), bar.total) - bar.n if by_time else 1)
+            bar.set_postfix(loss=f"{logs['loss']:.4f}", **({"step": self.step} if by_time else {}))
             self._log(logs)
             self._guard(logs)
             self._periodic(batch)
