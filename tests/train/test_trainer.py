@@ -168,6 +168,11 @@ def test_time_schedule_anneals_over_the_time_budget_whatever_the_step_count(tmp_
     assert os.path.isfile(tmp_path / "model" / "w.pt")  # the budget's end exports the model
     # the same config by steps would still be at the top of its cosine
     assert warmup_cosine(2, 100_000, 0.1)(len(lrs)) > 0.99
+    # no warm-up: the scheduler reads the elapsed time as it is built, before any step
+    t0 = Trainer(Regress(), cfg(steps=2, eval_every=0, ckpt_every=0, max_minutes=1.0,
+                                optim=OptimConfig(lr=1e-2, warmup_steps=0, schedule="time")), tmp_path / "w0")
+    t0.fit()
+    assert t0.history[0]["lr"] == pytest.approx(1e-2, rel=1e-3)  # at the top of the cosine after <1 s of 60
     with pytest.raises(WorldsmithError, match="max_minutes"):
         TrainConfig(optim=OptimConfig(schedule="time")).validate()
     with pytest.raises(WorldsmithError, match="train.optim.schedule"):

@@ -91,11 +91,11 @@ class Trainer:
         groups = [{"params": g["params"], "lr": cfg.optim.lr * float(g.get("lr_mult", 1.0))} for g in groups
                   if g["params"]]
         self.opt = _adamw(groups, cfg, self.device)
+        self.step, self.consumed, self.elapsed = 0, 0, 0.0  # before the scheduler: a time schedule reads elapsed
         budget_s = 60.0 * cfg.max_minutes
         by_time = (lambda: self.elapsed / budget_s) if cfg.optim.schedule == "time" else None
         self.sched = torch.optim.lr_scheduler.LambdaLR(
             self.opt, warmup_cosine(cfg.optim.warmup_steps, cfg.steps, cfg.optim.min_lr_ratio, by_time))
-        self.step, self.consumed, self.elapsed = 0, 0, 0.0
         self.guard = SpikeGuard(cfg.spike_guard)
         ckpt = latest_checkpoint(self.out_dir)
         if ckpt is not None:
