@@ -14,6 +14,9 @@
   run's own block (if any) is kept;
 - world_model.json records the fingerprint of the tokenizer the model was trained with
   (`CausalVideoTokenizer.fingerprint`), and the tokenizer it will reference must have it;
+- `--mean-decoder DIR`: a decoder fine-tuned on this world model's posterior means
+  (`worldsmith train --task mean-decoder`, its `model/`), stored beside the weights in float16
+  and named in world_model.json ("mean_decoder"); it must be for the model's tokenizer;
 - a tokenizer is not shipped over one that shipped models reference with another fingerprint
   (they would silently read the wrong latents: retrain them first).
 The destination is written beside and swapped in at the end: a failed run leaves the old
@@ -108,7 +111,28 @@ def check(src: str, dst: str, tokenizer: str | None) -> dict | None:
     return meta
 
 
-def ship(src: str, dst: str, tokenizer: str | None, inference: dict | None = None) -> None:
+def add_mean_decoder(tmp: str, meta: dict | None, mean_decoder: str) -> None:
+    """Copy a mean decoder (weights in float16, its JSON) into `tmp` and name it in `meta`."""
+    from worldsmith.train.mean_decoder import META, WEIGHTS
+
+    if meta is None:
+        raise SystemExit(f"--mean-decoder: only a world model takes a mean decoder")
+    weights, info = os.path.join(mean_decoder, WEIGHTS), os.path.join(mean_decoder, META)
+    if not (os.path.isfile(weights) and os.path.isfile(info)):
+        raise SystemExit(f"--mean-decoder {mean_decoder}: expected {WEIGHTS} and {META} (a mean-decoder run's model/)")
+    with open(info, encoding="utf-8") as f:
+        made_for = json.load(f).get("tokenizer_fingerprint")
+    if made_for != meta["tokenizer_fingerprint"]:
+        raise SystemExit(f"--mean-decoder {mean_decoder}: made for tokenizer {made_for}, the model's is "
+                         f"{meta['tokenizer_fingerprint']}")
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(weights).items()},
+              os.path.join(tmp, WEIGHTS))
+    shutil.copy2(info, os.path.join(tmp, META))
+    meta["mean_decoder"] = WEIGHTS
+
+
+def ship(src: str, dst: str, tokenizer: str | None, inference: dict | None = None,
+         mean_decoder: str | None = None) -> None:
     meta = check(src, dst, tokenizer)
     if inference is not None:
         if meta is None:
@@ -129,6 +153,8 @@ def ship(src: str, dst: str, tokenizer: str | None, inference: dict | None = Non
             shutil.copytree(path, os.path.join(tmp, name))
         else:
             shutil.copy2(path, os.path.join(tmp, name))
+    if mean_decoder:
+        add_mean_decoder(tmp, meta, mean_decoder)
     if meta is not None:
         with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2)
@@ -145,10 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dst", help="destination under worldsmith/pretrained/")
     p.add_argument("--tokenizer", help="tokenizer path relative to DST to use instead of the copy in SRC")
     p.add_argument("--inference", help="JSON: the settings the model recommends (world_model.json \"inference\")")
+    p.add_argument("--mean-decoder", help="a mean-decoder run's model/ to ship with the world model")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     inference = parse_inference(args.inference) if args.inference is not None else None
-    ship(args.src, args.dst, args.tokenizer, inference)
+    ship(args.src, args.dst, args.tokenizer, inference, args.mean_decoder)
     return 0
 
 

@@ -68,6 +68,9 @@ def register(sub) -> None:
                    "frame plus the decoded change (see `worldsmith predict --help`)")
     p.add_argument("--change-threshold", type=float, default=0.0,
                    help="with --decode residual: drop decoded changes smaller than this ([-1, 1] units; default 0)")
+    p.add_argument("--no-mean-decoder", action="store_true",
+                   help="render the posterior mean with the tokenizer's own decoder even when the model directory "
+                   "has a mean decoder (world_model.json \"mean_decoder\")")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:n]")
     p.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     p.add_argument("--cond-frames", type=_int_list, default=[1, 9], help="conditioning frame counts (default 1,9)")
@@ -147,6 +150,15 @@ def _model_diffusion(model_dir: str, key: str):
     return data.get(key, getattr(DiffusionConfig(), key))
 
 
+def _model_meta(model_dir: str) -> dict:
+    """A world model's world_model.json."""
+    import os
+
+    from ..utils.errors import read_json
+
+    return read_json(os.path.join(model_dir, "world_model.json"), "--model world_model.json")
+
+
 def cmd_physics(args) -> int:
     from ..utils.errors import WorldsmithError
     from .physics_run import run
@@ -164,7 +176,8 @@ def cmd_physics(args) -> int:
             raise WorldsmithError(f"--mean-sigma {args.mean_sigma}: expected > 0")
         _, predictors = load_predictors(args.model, steps=args.steps, guidance=args.guidance, device=args.device,
                                         sampler=args.sampler, aug_sigma=args.aug_sigma, decode=args.decode,
-                                        change_threshold=args.change_threshold, mean_sigma=args.mean_sigma)
+                                        change_threshold=args.change_threshold, mean_sigma=args.mean_sigma,
+                                        use_mean_decoder=not args.no_mean_decoder)
         model_name = "world_model"
         settings = {"model_dir": args.model, "steps": 1 if args.sampler == "mean" else args.steps, "sampler": args.sampler, "guidance": args.guidance,
                     "decode": args.decode, "change_threshold": args.change_threshold,
@@ -172,6 +185,7 @@ def cmd_physics(args) -> int:
                                   else _model_diffusion(args.model, "aug_sigma_inference")),
                     "mean_sigma": args.mean_sigma if args.mean_sigma is not None else _model_diffusion(args.model,
                                                                                                    "mean_sigma"),
+                    "mean_decoder": None if args.no_mean_decoder else _model_meta(args.model).get("mean_decoder"),
                     "guardrails": False, "upsample": False}
     res = run(args.out, predictors, model_name=model_name, settings=settings, scenarios=scenarios, clips=args.clips, ood_clips=args.ood_clips,
               cond_frames=args.cond_frames, resolution=args.resolution, frames=args.frames, fps=args.fps,

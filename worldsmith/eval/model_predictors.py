@@ -21,14 +21,16 @@ import numpy as np
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m", mean: bool = True, aug_sigma: float | None = None,
                     decode: str = "plain", change_threshold: float = 0.0,
-                    mean_sigma: float | None = None, static_past: bool = True) -> tuple[str, dict]:
+                    mean_sigma: float | None = None, static_past: bool = True,
+                    use_mean_decoder: bool = True) -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
     With `mean` (and a sampler that is not already "mean"), also "world_model_mean": the
     model's one-step posterior-mean prediction E[future | past] (the denoiser read on the anchor,
     no noise drawn, at its `mean_sigma` or the `mean_sigma` given here), which PSNR and SSIM reward over any single
     sample (a sample from the right distribution has twice the mean's squared error), scored
-    beside the samples.
+    beside the samples. `use_mean_decoder`: render the mean with the directory's mean decoder
+    when it has one (False: the tokenizer's own decoder).
     """
     import os
 
@@ -37,7 +39,8 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
 
     from ..inference.pipeline import WorldPipeline
 
-    pipe = WorldPipeline.from_pretrained(model_dir, device=device, guardrails=None, upsample=False)
+    pipe = WorldPipeline.from_pretrained(model_dir, device=device, guardrails=None, upsample=False,
+                                         use_mean_decoder=use_mean_decoder)
     size = int(pipe.meta["size"])
     name = "world_model"
 

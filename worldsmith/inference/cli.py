@@ -43,6 +43,9 @@ def register(sub) -> None:
     p.add_argument("--change-threshold", type=float, default=None,
                    help="with --decode residual: drop decoded changes smaller than this ([-1, 1] pixel units; "
                    "default: the model's, else 0 = keep all)")
+    p.add_argument("--no-mean-decoder", action="store_true",
+                   help="render the posterior mean with the tokenizer's own decoder even when the model directory "
+                   "has a mean decoder (world_model.json \"mean_decoder\", fine-tuned on its means)")
     p.add_argument("--output", help="output MP4 (a JSON record is written next to it)")
     p.add_argument("--batch", help="JSONL: one {\"prompt\", \"input\", \"output\", ...} job per line")
     p.add_argument("--out-dir", help="output folder for --batch jobs without an absolute output")
@@ -146,7 +149,7 @@ def cmd_predict(args) -> int:
     gcfg = guardrail_config(args)
     jobs = _read_jobs(args.batch, args.out_dir) if args.batch else None
     pipe = WorldPipeline.from_pretrained(args.model, device=args.device, guardrails=gcfg,
-                                         upsample=not args.no_upsample)
+                                         upsample=not args.no_upsample, use_mean_decoder=not args.no_mean_decoder)
     defaults = _job_from_args(args)
     if jobs is None:
         rec = run_job(pipe, defaults)

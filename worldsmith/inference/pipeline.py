@@ -69,16 +69,21 @@ class WorldPipeline:
     """Guarded Text/Image/Video2World generation from an exported world-model directory."""
 
     def __init__(self, model_dir: str, denoiser, tokenizer, text_encoder, meta: dict, device: torch.device,
-                 guardrails=None, upsample: bool = True):
+                 guardrails=None, upsample: bool = True, mean_decoder=None):
         self.model_dir, self.denoiser, self.tokenizer, self.text_encoder = model_dir, denoiser, tokenizer, text_encoder
+        self.mean_decoder = mean_decoder  # decoder fine-tuned on this model's posterior means, or None
         self.meta, self.device, self.upsample = meta, device, upsample
         self.guard = guardrails
         self._upsampler = None
 
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str = "auto", guardrails="default", upsample: bool = True,
-                        text_encoder=None) -> WorldPipeline:
-        """Load DIR (world_model.json, Denoiser, tokenizer/); guardrails: a GuardrailConfig, "default" or None (off)."""
+                        text_encoder=None, use_mean_decoder: bool = True) -> WorldPipeline:
+        """Load DIR (world_model.json, Denoiser, tokenizer/); guardrails: a GuardrailConfig, "default" or None (off).
+
+        `use_mean_decoder`: load the directory's mean decoder when world_model.json names one
+        (`train/mean_decoder.py`; used for the posterior mean with residual decoding); False
+        renders every prediction with the tokenizer's own decoder."""
         from ..diffusion import Denoiser
         from ..guardrails.guard import GuardrailConfig, Guardrails
         from ..text.encoder import TextEncoder
@@ -92,6 +97,9 @@ class WorldPipeline:
         tok_dir = os.path.join(d, meta.get("tokenizer") or "tokenizer")  # relative (absolute paths also work)
         tok = CausalVideoTokenizer.from_pretrained(tok_dir, device=dev).eval()
         check_fingerprint(tok, meta, d, tok_dir)
+        from ..train.mean_decoder import load_mean_decoder
+
+        mean_decoder = load_mean_decoder(d, meta, tok) if use_mean_decoder else None
         if text_encoder is None:
             name = meta.get("text_encoder") or "minilm"
             path = None if name.startswith("minilm") else (name if os.path.isabs(name) else os.path.join(d, name))
@@ -100,7 +108,7 @@ class WorldPipeline:
         guard = None
         if guardrails is not None:
             guard = Guardrails(GuardrailConfig() if isinstance(guardrails, str) else guardrails)
-        return cls(d, den, tok, text_encoder, meta, dev, guard, upsample)
+        return cls(d, den, tok, text_encoder, meta, dev, guard, upsample, mean_decoder)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -209,7 +217,7 @@ class WorldPipeline:
             "seed": seed, "sampler": "mean" if mean else sampler, "device": str(self.device), "size": self.meta["size"],
             "aug_sigma": self.denoiser.cfg.aug_sigma_inference if aug_sigma is None else aug_sigma,
             "guardrails": self.guard is not None, "upsample": self.upsample, "decode": decode,
-            "change_threshold": change_threshold,
+            "change_threshold": change_threshold, "mean_decoder": None,
             "sigma_max": self.denoiser.cfg.sigma_max if sigma_max is None else sigma_max, "from_model": from_model}}
         if self.guard is not None:
             from ..utils.config import to_dict
@@ -259,7 +267,9 @@ class WorldPipeline:
         latent = self._sample(F, cond, uncond, cond_latent, steps=steps, guidance=guidance, seed=seed, sampler=sampler,
                               aug_sigma=aug_sigma, sigma_max=sigma_max, still=still, init_noise=plan["init_noise"])
         if decode == "residual" and K:
-            out = self._residual_decode(latent, frames[-K:], F, change_threshold)
+            dec = self.mean_decoder if mean else None  # trained on posterior means, not on samples
+            record["settings"]["mean_decoder"] = self.meta.get("mean_decoder") if dec is not None else None
+            out = self._residual_decode(latent, frames[-K:], F, change_threshold, decoder=dec)
         else:
             out = self._to_frames(self.tokenizer.decode(latent))[:F]
         fps = float(self.meta.get("fps") or 24.0)
@@ -270,10 +280,11 @@ class WorldPipeline:
         return WorldResult(out, fps, record)
 
     def _residual_decode(self, latent: torch.Tensor, cond_frames: np.ndarray, F: int,
-                         threshold: float = 0.0) -> np.ndarray:
+                         threshold: float = 0.0, decoder=None) -> np.ndarray:
         """Residual decoding (`inference/residual.py`): the K input frames, then the last of them plus
-        the decoded change."""
-        return self._to_frames(residual_decode(self.tokenizer, latent, cond_frames[None], threshold))[:F]
+        the decoded change (rendered by `decoder`, e.g. the mean decoder, when given)."""
+        return self._to_frames(residual_decode(self.tokenizer, latent, cond_frames[None], threshold,
+                                               decoder=decoder))[:F]
 
     def post_guard(self, frames: np.ndarray, fps: float, record: dict) -> np.ndarray:
         """Stage 8: content safety then face pixelation (unchanged when guardrails are off)."""

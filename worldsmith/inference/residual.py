@@ -30,11 +30,14 @@ def check_decode(decode: str, change_threshold: float) -> None:
 
 
 @torch.no_grad()
-def residual_decode(tokenizer, latent: torch.Tensor, known: np.ndarray, threshold: float = 0.0) -> torch.Tensor:
+def residual_decode(tokenizer, latent: torch.Tensor, known: np.ndarray, threshold: float = 0.0,
+                    decoder=None) -> torch.Tensor:
     """Latents [B, C, L, h, w] whose first latent frames encode `known` uint8 [B, K, H, W, 3] ->
     video [B, 3, T, H, W] in [-1, 1]: the K known frames themselves, then the last of them plus
     the decoded change. `threshold` > 0: a dead zone, keeping a change only where it (or a
-    neighbour) exceeds it."""
+    neighbour) exceeds it. `decoder`: another decoder for `latent` (a tokenizer copy whose `decode`
+    was fine-tuned on a world model's posterior means, `train/mean_decoder.py`); the reference
+    D(E(still)) always uses the tokenizer's own."""
     B, K = known.shape[:2]
     T = 1 + (latent.shape[2] - 1) * tokenizer.cfg.temporal_compression
     if latent.shape[0] != B or not 0 < K <= T:
@@ -43,7 +46,7 @@ def residual_decode(tokenizer, latent: torch.Tensor, known: np.ndarray, threshol
     x = torch.from_numpy(still).to(latent.device).float().div(127.5).sub(1)
     x = rearrange(x, "b t h w c -> b c t h w")
     ref = tokenizer.decode(tokenizer.encode(x).float())
-    change = (tokenizer.decode(latent) - ref)[:, :, K:]  # [B, 3, T - K, H, W] in [-2, 2]
+    change = ((decoder or tokenizer).decode(latent) - ref)[:, :, K:]  # [B, 3, T - K, H, W] in [-2, 2]
     if threshold > 0:
         big = change.abs().amax(dim=1, keepdim=True)
         big = torch.nn.functional.max_pool3d(big, (1, 3, 3), stride=1, padding=(0, 1, 1))
