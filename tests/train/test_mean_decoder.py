@@ -169,8 +169,27 @@ def test_cli_errors_and_dry_run(world, tmp_path, capsys):
                       (["--init", world["model"], "--data", world["data"], "--out", "o", "--tokenizer", "t"],
                        "--tokenizer"),
                       (["--init", world["model"], "--data", world["data"], "--out", "o",
-                        "--set", "data.cond_frames=[0]"], "data.cond_frames")):
+                        "--set", "data.cond_frames=[0]"], "data.cond_frames"),
+                      (["--init", world["model"], "--data", world["data"], "--out", "o",
+                        "--set", "loss=huber"], "loss='huber'")):
         assert main(["train", "--task", "mean-decoder", *argv]) != 0
         assert msg in capsys.readouterr().err
     assert main(["train", "--task", "video2world", "--init", world["model"], "--data", world["data"]]) != 0
     assert "--init is for --task action2world or mean-decoder" in capsys.readouterr().err
+
+
+def test_adversarial_term_trains_a_discriminator_and_resumes(world, tmp_path):
+    """`adversarial` > 0: each step also trains the PatchGAN (its loss logged), and its state is part
+    of the checkpoint, so a killed run resumes with it."""
+    cfg = _cfg(world, tmp_path, "loss=l1", "adversarial=0.1", "train.ckpt_every=2", steps=2)
+    task = MeanDecoderTask(cfg, str(tmp_path / "run"), pipe=world["pipe"])
+    before = [p.detach().clone() for p in task.disc.parameters()]
+    Trainer(task, cfg.train, tmp_path / "run").fit()
+    with open(tmp_path / "run" / "metrics.jsonl") as f:
+        logs = [r for r in map(json.loads, f) if "loss" in r]
+    assert all("d_loss" in r and "g_loss" in r and "recon" in r for r in logs)
+    assert any(not torch.equal(a, b) for a, b in zip(before, task.disc.parameters()))
+    state = task.state_dict()
+    fresh = MeanDecoderTask(cfg, str(tmp_path / "run"), pipe=world["pipe"])
+    fresh.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.disc.parameters(), task.disc.parameters()))
