@@ -100,6 +100,9 @@ def test_pairs_are_the_pipelines_mean_and_the_residual_target(world, tmp_path):
     stamp = os.path.getmtime(paths[0])
     assert build_pairs(pipe, world["data"], "train", str(tmp_path), (5,), shard_clips=2, batch_size=1) == paths
     assert os.path.getmtime(paths[0]) == stamp
+    # ... but not for other settings: the cache says what it holds
+    with pytest.raises(WorldsmithError, match="built for another cond_frames"):
+        build_pairs(pipe, world["data"], "train", str(tmp_path), (1,), shard_clips=2, batch_size=1)
 
 
 def test_training_fits_the_pairs_and_the_pipeline_uses_the_result(world, tmp_path):

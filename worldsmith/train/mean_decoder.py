@@ -175,7 +175,7 @@ def build_pairs(pipe, root: str, split: str, out_dir: str, cond_frames: tuple[in
     ds = ClipDataset(root, split=split, num_frames=F, size=int(pipe.meta["size"]), shuffle=False,
                      arrays=(), loop=False)
     n = min(ds.num_clips, max_clips) if max_clips else ds.num_clips
-    os.makedirs(out_dir, exist_ok=True)
+    _check_cache(out_dir, pipe, root, cond_frames, shard_clips)
     paths, shard, items = [], 0, []
     it = iter(ds)
     total = (n + shard_clips - 1) // shard_clips
@@ -212,6 +212,31 @@ def build_pairs(pipe, root: str, split: str, out_dir: str, cond_frames: tuple[in
     if not paths:
         raise WorldsmithError(f"{root}: split {split!r} gave no clips for mean-decoder pairs")
     return paths
+
+
+def _check_cache(out_dir: str, pipe, root: str, cond_frames: tuple[int, ...], shard_clips: int) -> None:
+    """Create the pair cache's `pairs.json` (which model, data and settings its shards hold), or
+    check that an existing one matches: shards of another model or setting must not be reused."""
+    import hashlib
+
+    from ..utils.errors import read_json
+
+    h = hashlib.sha256()
+    with open(os.path.join(pipe.model_dir, "model.safetensors"), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    want = {"world_model_sha256": h.hexdigest()[:16], "tokenizer_fingerprint": pipe.tokenizer.fingerprint(),
+            "data": os.path.abspath(root), "cond_frames": list(cond_frames), "shard_clips": int(shard_clips)}
+    path = os.path.join(out_dir, "pairs.json")
+    if os.path.isfile(path):
+        have = read_json(path, "pair cache pairs.json")
+        diff = sorted(k for k in want if have.get(k) != want[k])
+        if diff:
+            raise WorldsmithError(f"data.pair_cache {out_dir}: built for another {', '.join(diff)}; "
+                                  f"use a new directory (or delete it)")
+        return
+    os.makedirs(out_dir, exist_ok=True)
+    atomic_write_json(path, want)
 
 
 def load_pairs(paths: list[str]) -> dict[str, torch.Tensor]:
