@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -11,14 +12,14 @@ import torch
 from einops import rearrange
 
 from worldsmith.cli import main
-from worldsmith.data import ClipWriter
 from worldsmith.guardrails.guard import GuardrailBlocked, GuardrailConfig, Guardrails
 from worldsmith.inference.pipeline import WorldPipeline
 from worldsmith.io import center_crop, read_video, resize_frames, write_video
 from worldsmith.tokenizer.model import build_tokenizer
-from worldsmith.train import Trainer
-from worldsmith.train.video2world import Video2WorldTask, resolve_config
 from worldsmith.utils.errors import WorldsmithError
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+from tiny_world import slide_clip, train_tiny_world  # noqa: E402
 
 FACE_VIDEO = "/work/shared/test-videos/cosmos-transfer1/example1_input_video.mp4"
 SIZE, FRAMES = 32, 9
@@ -28,11 +29,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clip(i: int) -> np.ndarray:
-    v = np.full((FRAMES, SIZE, SIZE, 3), 40, np.uint8)
-    for t in range(FRAMES):
-        x = (2 * t + 3 * i) % 24
-        v[t, 10:18, x:x + 8] = (200, 60 + 20 * i, 60)
-    return v
+    return slide_clip(i, FRAMES, SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -41,22 +38,8 @@ def world(tmp_path_factory):
     from worldsmith.text.encoder import TextEncoder
 
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("world")
-    with ClipWriter(root / "clips", shard_max_clips=4, lossless=True, split_fractions=(0.75, 0.25, 0.0)) as w:
-        for i in range(6):
-            w.add(f"clip-{i}", video=_clip(i), fps=8, caption=f"a red square number {i} slides to the right")
-    torch.manual_seed(0)
-    build_tokenizer("cv4x8x8-tiny").save_pretrained(root / "tok")
     enc = TextEncoder(max_length=12)
-    overrides = ["model.width=32", "model.depth=2", "model.num_heads=2", "model.adaln_lora_dim=8",
-                 "train.batch_size=2", "train.eval_every=0", "train.ckpt_every=0", "train.sample_every=0",
-                 "train.tensorboard=false", "train.optim.warmup_steps=1", "data.shuffle_buffer=4", "data.val_clips=1"]
-    cfg = resolve_config("tiny", None, overrides, data__root=str(root / "clips"), tokenizer=str(root / "tok"),
-                         data__num_frames=FRAMES, data__size=SIZE, train__steps=2)
-    task = Video2WorldTask(cfg, text_encoder=enc)
-    Trainer(task, task.cfg.train, root / "run").fit()
-    model = root / "run" / "model"
-    return {"model": str(model), "enc": enc, "root": root, "data": str(root / "clips"), "tok": str(root / "tok")}
+    return {**train_tiny_world(tmp_path_factory.mktemp("world"), enc, frames=FRAMES, size=SIZE), "enc": enc}
 
 
 @pytest.fixture(scope="module")

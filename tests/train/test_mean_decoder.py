@@ -5,22 +5,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from worldsmith.cli import main
-from worldsmith.data import ClipWriter
 from worldsmith.inference.pipeline import WorldPipeline
 from worldsmith.inference.residual import residual_decode
-from worldsmith.tokenizer.model import build_tokenizer
 from worldsmith.train import Trainer
 from worldsmith.train.mean_decoder import (META, WEIGHTS, MeanDecoderTask, build_pairs, load_pairs,
                                            resolve_config)
-from worldsmith.train.video2world import Video2WorldTask
-from worldsmith.train.video2world import resolve_config as v2w_config
 from worldsmith.utils.errors import WorldsmithError
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+from tiny_world import slide_clip, train_tiny_world  # noqa: E402
 
 SIZE, FRAMES = 32, 9
 
@@ -28,36 +28,20 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clip(i: int) -> np.ndarray:
-    v = np.full((FRAMES, SIZE, SIZE, 3), 40, np.uint8)
-    for t in range(FRAMES):
-        x = (2 * t + 3 * i) % 24
-        v[t, 10:18, x:x + 8] = (200, 60 + 20 * i, 60)
-    return v
+    return slide_clip(i, FRAMES, SIZE)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """Clip datasets -> random tiny tokenizer -> 2 steps of a tiny DiT (exported) -> its pipeline."""
+    """A tiny real world model (anchored on the still latent, as the shipped one) and its pipeline."""
     from worldsmith.text.encoder import TextEncoder
 
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("mean-decoder")
-    with ClipWriter(root / "clips", shard_max_clips=4, lossless=True, split_fractions=(0.7, 0.3, 0.0)) as w:
-        for i in range(10):
-            w.add(f"clip-{i}", video=_clip(i), fps=8, caption=f"a red square number {i} slides to the right")
-    torch.manual_seed(0)
-    build_tokenizer("cv4x8x8-tiny").save_pretrained(root / "tok")
     enc = TextEncoder(max_length=12)
-    overrides = ["model.width=32", "model.depth=2", "model.num_heads=2", "model.adaln_lora_dim=8",
-                 "train.batch_size=2", "train.eval_every=0", "train.ckpt_every=0", "train.sample_every=0",
-                 "train.tensorboard=false", "train.optim.warmup_steps=1", "data.shuffle_buffer=4", "data.val_clips=1",
-                 "diffusion.anchor=still"]
-    cfg = v2w_config("tiny", None, overrides, data__root=str(root / "clips"), tokenizer=str(root / "tok"),
-                     data__num_frames=FRAMES, data__size=SIZE, train__steps=2)
-    Trainer(Video2WorldTask(cfg, text_encoder=enc), cfg.train, root / "run").fit()
-    model = str(root / "run" / "model")
-    pipe = WorldPipeline.from_pretrained(model, device="cpu", guardrails=None, upsample=False, text_encoder=enc)
-    return {"root": root, "model": model, "data": str(root / "clips"), "pipe": pipe, "enc": enc}
+    w = train_tiny_world(tmp_path_factory.mktemp("mean-decoder"), enc, clips=10, frames=FRAMES, size=SIZE,
+                         split_fractions=(0.7, 0.3, 0.0), overrides=("diffusion.anchor=still",))
+    pipe = WorldPipeline.from_pretrained(w["model"], device="cpu", guardrails=None, upsample=False, text_encoder=enc)
+    return {**w, "pipe": pipe, "enc": enc}
 
 
 def _cfg(world, out, *extra, steps=2):

@@ -108,6 +108,20 @@ class PatchDiscriminator(nn.Module):
         return self.net(rearrange(x_BCTHW, "b c t h w -> (b t) c h w"))  # [B*T, 1, h, w] logits
 
 
+def discriminator_state(disc: nn.Module | None, opt) -> dict:
+    """A discriminator's and its optimiser's state for a training checkpoint ({} when there is none)."""
+    if disc is None:
+        return {}
+    return {"disc": disc.state_dict(), "disc_opt": opt.state_dict()}
+
+
+def load_discriminator_state(disc: nn.Module | None, opt, state: dict) -> None:
+    """Restore what `discriminator_state` returned (nothing to do without a discriminator or state)."""
+    if disc is not None and state:
+        disc.load_state_dict(state["disc"])
+        opt.load_state_dict(state["disc_opt"])
+
+
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator hinge loss."""
     return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()

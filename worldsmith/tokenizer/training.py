@@ -21,7 +21,8 @@ from ..train.task import Task
 from ..utils import config as cfgutil
 from ..utils.errors import WorldsmithError
 from .config import TokenizerConfig, preset
-from .losses import LossConfig, PatchDiscriminator, ReconstructionLoss, hinge_d_loss
+from .losses import (LossConfig, PatchDiscriminator, ReconstructionLoss, discriminator_state, hinge_d_loss,
+                     load_discriminator_state)
 from .model import CausalVideoTokenizer
 
 log = logging.getLogger(__name__)
@@ -188,14 +189,10 @@ class TokenizerTask(Task):
         return loss + self.cfg.loss.adversarial * g_loss, logs
 
     def state_dict(self) -> dict:
-        if self.disc is None:
-            return {}
-        return {"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}
+        return discriminator_state(self.disc, self.disc_opt)
 
     def load_state_dict(self, state: dict) -> None:
-        if self.disc is not None and state:
-            self.disc.load_state_dict(state["disc"])
-            self.disc_opt.load_state_dict(state["disc_opt"])
+        load_discriminator_state(self.disc, self.disc_opt, state)
 
     # ------------------------------------------------------------------ evaluation
     def _val_videos(self) -> torch.Tensor | None:

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..tokenizer.losses import discriminator_state, load_discriminator_state
 from ..utils import config as cfgutil
 from ..utils.atomic import atomic_path, atomic_write_json
 from ..utils.errors import WorldsmithError
@@ -404,14 +405,10 @@ class MeanDecoderTask(Task):
         return g_loss
 
     def state_dict(self) -> dict:
-        if self.disc is None:
-            return {}
-        return {"disc": self.disc.state_dict(), "disc_opt": self.disc_opt.state_dict()}
+        return discriminator_state(self.disc, self.disc_opt)
 
     def load_state_dict(self, state: dict) -> None:
-        if self.disc is not None and state:
-            self.disc.load_state_dict(state["disc"])
-            self.disc_opt.load_state_dict(state["disc_opt"])
+        load_discriminator_state(self.disc, self.disc_opt, state)
 
     def compile_model(self, model):
         model.decoder = torch.compile(model.decoder, dynamic=False)
