@@ -268,7 +268,8 @@ class WorldPipeline:
                               aug_sigma=aug_sigma, sigma_max=sigma_max, still=still, init_noise=plan["init_noise"])
         if decode == "residual" and K:
             dec = self.mean_decoder if mean else None  # trained on posterior means, not on samples
-            record["settings"]["mean_decoder"] = self.meta.get("mean_decoder") if dec is not None else None
+            if dec is not None:  # the file world_model.json names, or one attached in memory
+                record["settings"]["mean_decoder"] = self.meta.get("mean_decoder") or "<attached>"
             out = self._residual_decode(latent, frames[-K:], F, change_threshold, decoder=dec)
         else:
             out = self._to_frames(self.tokenizer.decode(latent))[:F]
