@@ -27,10 +27,6 @@ SIZE, FRAMES = 32, 9
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _clip(i: int) -> np.ndarray:
-    return slide_clip(i, FRAMES, SIZE)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny real world model (anchored on the still latent, as the shipped one) and its pipeline."""
@@ -123,7 +119,7 @@ def test_training_fits_the_pairs_and_the_pipeline_uses_the_result(world, tmp_pat
     bare = WorldPipeline.from_pretrained(str(model), device="cpu", guardrails=None, upsample=False,
                                          text_encoder=world["enc"], use_mean_decoder=False)
     assert pipe.mean_decoder is not None and bare.mean_decoder is None
-    video = _clip(3)
+    video = slide_clip(3, FRAMES, SIZE)
     kw = dict(input=video[:5], num_cond_frames=5, num_frames=FRAMES, guidance=0.0, decode="residual")
     a, b = pipe("a red square slides", sampler="mean", **kw), bare("a red square slides", sampler="mean", **kw)
     assert a.record["settings"]["mean_decoder"] == WEIGHTS and b.record["settings"]["mean_decoder"] is None
@@ -180,3 +176,26 @@ def test_adversarial_term_trains_a_discriminator_and_resumes(world, tmp_path):
     fresh = MeanDecoderTask(cfg, str(tmp_path / "run"), pipe=world["pipe"])
     fresh.load_state_dict(state)
     assert all(torch.equal(a, b) for a, b in zip(fresh.disc.parameters(), task.disc.parameters()))
+
+
+def test_pair_batches_are_seeded_epochs_and_resume_where_they_stopped():
+    """Every pair once per epoch (rank shards disjoint), the same order for the same seed, and a
+    restored iterator continues with exactly the batch the first one would have given."""
+    from worldsmith.train.mean_decoder import _PairBatches
+
+    n = 10
+    pairs = {"latent": torch.arange(n).float().view(n, 1, 1, 1, 1), "target": torch.zeros(n, 3, 2, 1, 1),
+             "K": torch.ones(n, dtype=torch.int16)}
+    ids = lambda b: b["latent"].flatten().long().tolist()  # noqa: E731
+    it = _PairBatches(pairs, 5, seed=3)
+    first_epoch = ids(next(it)) + ids(next(it))
+    assert sorted(first_epoch) == list(range(n)) and first_epoch != list(range(n))
+    assert ids(next(_PairBatches(pairs, 5, seed=3))) == first_epoch[:5]
+    assert ids(next(_PairBatches(pairs, 5, seed=4))) != first_epoch[:5]
+    next(it)  # into the second epoch
+    state = it.state_dict()
+    again = _PairBatches(pairs, 5, seed=3)
+    again.load_state_dict(state)
+    assert ids(next(again)) == ids(next(it))
+    r0, r1 = _PairBatches(pairs, 5, seed=3, rank=0, world=2), _PairBatches(pairs, 5, seed=3, rank=1, world=2)
+    assert not set(ids(next(r0))) & set(ids(next(r1)))

@@ -187,9 +187,13 @@ class CausalVideoTokenizer(nn.Module):
         else:
             if z.ndim != 5 or z.shape[1] != self.cfg.z_channels:
                 raise WorldsmithError(f"latent: expected [B, {self.cfg.z_channels}, T, H, W], got {tuple(z.shape)}")
-            view = (1, -1, 1, 1, 1)
-            z = z * self.latent_std.view(view) + self.latent_mean.view(view)
+            z = self.denormalise(z)
         return self.decode_latent(z.to(self.latent_std.dtype)).clamp(-1, 1)
+
+    def denormalise(self, z: torch.Tensor) -> torch.Tensor:
+        """A normalised CV latent (what `encode` returns) -> the decoder's input space (differentiable)."""
+        view = (1, -1, 1, 1, 1)
+        return z * self.latent_std.view(view) + self.latent_mean.view(view)
 
     def streaming(self, on: bool) -> None:
         """Chunked mode: causal layers carry their left context from one call to the next."""

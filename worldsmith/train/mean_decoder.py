@@ -218,15 +218,11 @@ def build_pairs(pipe, root: str, split: str, out_dir: str, cond_frames: tuple[in
 def _check_cache(out_dir: str, pipe, root: str, cond_frames: tuple[int, ...], shard_clips: int) -> None:
     """Create the pair cache's `pairs.json` (which model, data and settings its shards hold), or
     check that an existing one matches: shards of another model or setting must not be reused."""
-    import hashlib
-
     from ..utils.errors import read_json
+    from ..utils.fingerprint import module_fingerprint
 
-    h = hashlib.sha256()
-    with open(os.path.join(pipe.model_dir, "model.safetensors"), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    want = {"world_model_sha256": h.hexdigest()[:16], "tokenizer_fingerprint": pipe.tokenizer.fingerprint(),
+    want = {"world_model_fingerprint": module_fingerprint(pipe.denoiser, half=True),
+            "tokenizer_fingerprint": pipe.tokenizer.fingerprint(),
             "data": os.path.abspath(root), "cond_frames": list(cond_frames), "shard_clips": int(shard_clips)}
     path = os.path.join(out_dir, "pairs.json")
     if os.path.isfile(path):
@@ -298,9 +294,7 @@ def _future_mask(K: torch.Tensor, T: int) -> torch.Tensor:
 
 def decode_normalised(tokenizer: nn.Module, z: torch.Tensor) -> torch.Tensor:
     """The tokenizer's `decode` without `no_grad` and without the final clamp (for training)."""
-    view = (1, -1, 1, 1, 1)
-    z = z * tokenizer.latent_std.view(view) + tokenizer.latent_mean.view(view)
-    return tokenizer.decode_latent(z.to(tokenizer.latent_std.dtype))
+    return tokenizer.decode_latent(tokenizer.denormalise(z).to(tokenizer.latent_std.dtype))
 
 
 # ---------------------------------------------------------------------------- the task
