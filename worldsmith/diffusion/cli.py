@@ -56,7 +56,13 @@ def cmd_train(args) -> int:
     from ..train.config import dry_run_or_check
     from ..utils.errors import WorldsmithError
 
-    cfg = resolve_config(args.preset, args.config, args.overrides, data__root=args.data,
+    init = getattr(args, "init", None)  # `worldsmith train --init DIR`: fine-tune a world model
+    if init:
+        for flag, given in (("tokenizer", args.tokenizer), ("formulation", args.formulation),
+                            ("preset", args.preset != "tiny")):  # "tiny": the flag's default
+            if given:
+                raise WorldsmithError(f"--{flag}: with --init the run keeps the model's own")
+    cfg = resolve_config(args.preset, args.config, args.overrides, init=init, data__root=args.data,
                          tokenizer=args.tokenizer, diffusion__formulation=args.formulation,
                          train__steps=args.steps, train__device=args.device,
                          train__max_minutes=args.max_minutes)

@@ -30,10 +30,10 @@ from ..diffusion import Denoiser, DiffusionConfig
 from ..models.dit import DiT, DiTConfig
 from ..utils import config as cfgutil
 from ..utils.atomic import atomic_write_json
-from ..utils.errors import WorldsmithError, read_json, require_dir
+from ..utils.errors import WorldsmithError, require_dir
 from .config import OptimConfig, TrainConfig
 from .trainer import unwrap
-from .video2world import Video2WorldTask, Video2WorldTrainConfig, WorldDataConfig
+from .video2world import Video2WorldTask, Video2WorldTrainConfig, WorldDataConfig, read_world_model
 
 log = logging.getLogger(__name__)
 ADAPTER_CONFIG = "adapter_config.json"
@@ -65,19 +65,6 @@ class Action2WorldTrainConfig(Video2WorldTrainConfig):
     (longer) window, so most start on a 4-frame latent, as the context of a latent-space
     rollout does (`inference/action.py`: after the first chunk the model conditions on its own
     latents, with no decode + re-encode between chunks)."""
-
-
-def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
-    """(net config, diffusion config, world_model.json) of a world-model directory, with clear errors."""
-    from ..utils.config import from_dict
-
-    d = require_dir(model_dir, "world model directory")
-    out = []
-    for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
-        path = os.path.join(d, name)
-        data = read_json(path, f"world model {name}")
-        out.append(from_dict(cls, data, where=path) if cls else data)
-    return out[0], out[1], out[2]
 
 
 def resolve_config(init: str, config_file: str | None = None, overrides: list[str] | None = None,

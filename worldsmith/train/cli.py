@@ -16,15 +16,16 @@ def register(sub) -> None:
 
     p = sub.add_parser("train", help="train a world model (--task video2world | action2world) on a clip dataset",
                        description="Train a world model. --task video2world: a DiT over a trained continuous "
-                       "tokenizer's latents (same as `worldsmith dit train`). --task action2world: post-train a "
+                       "tokenizer's latents (same as `worldsmith dit train`), from scratch or from a world model "
+                       "(--init: fine-tune it on your clips). --task action2world: post-train a "
                        "video2world model (--init) on robot clips with per-frame actions, fully or with LoRA "
                        "(--lora-rank). --task mean-decoder: fine-tune a copy of a world model's (--init) tokenizer "
                        "decoder to render its posterior-mean predictions, on clips it did not train on. Tokenizers: `worldsmith tokenizer train`.")
     p.add_argument("--task", default="video2world", help=f"what to train: {', '.join(TASKS)} (default %(default)s)")
     add_train_arguments(p)
-    a = p.add_argument_group("action2world (robot post-training) and mean-decoder")
-    a.add_argument("--init", help="pretrained world model directory to post-train (a video2world run's model/), "
-                                  "or whose posterior means the mean decoder learns")
+    a = p.add_argument_group("starting from a world model (video2world fine-tuning, action2world, mean-decoder)")
+    a.add_argument("--init", help="pretrained world model directory to fine-tune or post-train (a video2world run's "
+                                  "model/, or a shipped one), or whose posterior means the mean decoder learns")
     a.add_argument("--lora-rank", type=int, help="LoRA rank on attention and MLP projections (0 / unset: full fine-tuning)")
     a.add_argument("--lora-alpha", type=float, help="LoRA alpha (default 16)")
     a.add_argument("--action-key", help="clip-dataset array holding the per-frame actions (default actions)")
@@ -40,8 +41,6 @@ def cmd_train(args) -> int:
     if args.task not in TASKS:
         hint = " (tokenizers: worldsmith tokenizer train)" if args.task == "tokenizer" else ""
         raise WorldsmithError(f"--task {args.task!r}: unknown; known tasks: {', '.join(TASKS)}{hint}")
-    if args.task not in ("action2world", "mean-decoder") and getattr(args, "init", None) is not None:
-        raise WorldsmithError("--init is for --task action2world or mean-decoder")
     if args.task != "action2world":
         for flag in ("lora_rank", "lora_alpha", "action_key"):
             if getattr(args, flag, None) is not None:

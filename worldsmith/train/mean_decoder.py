@@ -31,8 +31,6 @@ residual decoding (the only reading it was trained for).
 
 from __future__ import annotations
 
-import dataclasses
-import glob
 import logging
 import os
 from dataclasses import dataclass, field

@@ -74,14 +74,52 @@ class Video2WorldTrainConfig:
     data: WorldDataConfig = field(default_factory=WorldDataConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=2000, batch_size=8, optim=OptimConfig(lr=3e-4, warmup_steps=100), ema_decay=0.999))
+    init: str = ""
+    """A world-model directory to start from (`--init`: fine-tune it on new clips, or train it
+    on): its weights, net and diffusion settings, tokenizer and text encoder. Empty = a fresh
+    net of `preset`."""
+
+
+def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
+    """(net config, diffusion config, world_model.json) of a world-model directory, with clear errors."""
+    from ..utils.config import from_dict
+    from ..utils.errors import read_json
+
+    d = require_dir(model_dir, "world model directory")
+    out = []
+    for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
+        path = os.path.join(d, name)
+        data = read_json(path, f"world model {name}")
+        out.append(from_dict(cls, data, where=path) if cls else data)
+    return out[0], out[1], out[2]
+
+
+def init_config(init: str) -> Video2WorldTrainConfig:
+    """The run config a model directory was made with, as the defaults of training it further:
+    its net, diffusion settings (anchor, conditioning choices, noise mix), tokenizer, text encoder,
+    window length and size. Training settings are the library's; give the run's own with --set."""
+    net_cfg, diff_cfg, meta = read_world_model(init)
+    if meta.get("task", "video2world") != "video2world":
+        raise WorldsmithError(f"--init {init}: a {meta['task']} model; --task video2world trains video2world models")
+    text_encoder = meta.get("text_encoder", "minilm")
+    return Video2WorldTrainConfig(
+        preset="init", model=net_cfg, diffusion=diff_cfg, init=init,
+        tokenizer=os.path.join(init, meta.get("tokenizer", "tokenizer")),
+        text_encoder="" if text_encoder == "minilm" else text_encoder,
+        text_max_length=int(meta.get("text_max_length", 64)),
+        data=WorldDataConfig(num_frames=int(meta.get("num_frames", 17)), size=int(meta.get("size", 64))))
 
 
 def resolve_config(preset_name: str, config_file: str | None = None, overrides: list[str] | None = None,
-                   **fields) -> Video2WorldTrainConfig:
-    """Preset -> file -> --set overrides -> explicit fields (`data__root=...` for data.root)."""
-    if preset_name not in DIT_PRESETS:
+                   init: str | None = None, **fields) -> Video2WorldTrainConfig:
+    """Preset (or the `init` model's own config) -> file -> --set overrides -> explicit fields
+    (`data__root=...` for data.root)."""
+    if init:
+        cfg = init_config(init)
+    elif preset_name not in DIT_PRESETS:
         raise WorldsmithError(f"--preset {preset_name!r}: expected one of {', '.join(DIT_PRESETS)}")
-    cfg = Video2WorldTrainConfig(preset=preset_name, model=DIT_PRESETS[preset_name]())
+    else:
+        cfg = Video2WorldTrainConfig(preset=preset_name, model=DIT_PRESETS[preset_name]())
     cfg = cfgutil.resolve(cfg, config_file, overrides)
     for dotted, value in fields.items():
         if value is not None:
@@ -148,6 +186,10 @@ class Video2WorldTask(Task):
         model_cfg = dataclasses.replace(cfg.model, in_channels=c, out_channels=c, text_dim=self.text_encoder.dim)
         self.cfg = dataclasses.replace(cfg, model=model_cfg)
         self._val: list[dict] | None = None
+        if cfg.init and type(self) is Video2WorldTask:  # action2world checks its own base
+            from ..tokenizer.model import check_fingerprint
+
+            check_fingerprint(self.tokenizer, read_world_model(cfg.init)[2], cfg.init, cfg.tokenizer, arg="--init")
 
     @staticmethod
     def _load_tokenizer(path: str):
@@ -163,7 +205,16 @@ class Video2WorldTask(Task):
         return d
 
     def build_model(self) -> nn.Module:
-        return Denoiser(DiT(self.cfg.model), self.cfg.diffusion)
+        """A fresh net, or (`init`) the model directory's weights in a net of its shape."""
+        net = DiT(self.cfg.model)
+        if self.cfg.init:
+            base = DiT.from_pretrained(self.cfg.init)
+            try:
+                net.load_state_dict({k: v.float() for k, v in base.state_dict().items()})
+            except RuntimeError as e:  # a --set model.* that changed the shape
+                raise WorldsmithError(f"--init {self.cfg.init}: its weights do not fit this run's model "
+                                      f"({str(e).splitlines()[-1].strip()}); leave model.* as the model has it") from None
+        return Denoiser(net, self.cfg.diffusion)
 
     # ------------------------------------------------------------------ data
     def _dataset(self, split: str, seed: int, shuffle: bool, loop: bool, rank=None, world=None):
@@ -298,7 +349,8 @@ class Video2WorldTask(Task):
 
         out_dir/: the Denoiser (config.json, model.safetensors, diffusion.json),
         tokenizer/ (a copy of the frozen tokenizer), captions/ (the prompt upsampler's index of
-        the training captions) and world_model.json (relative paths, frames, size, latent shape, fps).
+        the training captions) and world_model.json (relative paths, frames, size, latent shape, fps;
+        from an `init` model also its "inference" recommendations and "fine_tuned_from").
         """
         unwrap(model).save_pretrained(out_dir)
         self.tokenizer.save_pretrained(os.path.join(out_dir, "tokenizer"))
@@ -312,8 +364,14 @@ class Video2WorldTask(Task):
                 has_index = True
             except WorldsmithError as e:
                 log.warning("no caption index exported: %s", e)
+        carried = {}
+        if self.cfg.init:  # the sampling settings the model recommended (its mean decoder is not: it
+            # learnt the old weights' means); and where the weights came from
+            base = read_world_model(self.cfg.init)[2]
+            carried = {"fine_tuned_from": self.cfg.init,
+                       **({"inference": base["inference"]} if "inference" in base else {})}
         atomic_write_json(os.path.join(out_dir, "world_model.json"), {
-            "tokenizer": "tokenizer", "tokenizer_fingerprint": self.tokenizer.fingerprint(),
+            **carried, "tokenizer": "tokenizer", "tokenizer_fingerprint": self.tokenizer.fingerprint(),
             "text_encoder": self.cfg.text_encoder or "minilm",
             "text_max_length": self.cfg.text_max_length,
             "captions": "captions" if has_index else "",

@@ -1,0 +1,113 @@
+"""`worldsmith train --task video2world --init DIR`: fine-tuning a world model on new clips, from
+its own weights, settings and tokenizer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import pytest
+import torch
+
+from worldsmith.cli import main
+from worldsmith.diffusion import Denoiser
+from worldsmith.train.video2world import Video2WorldTask, resolve_config
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+from tiny_world import train_tiny_world  # noqa: E402
+
+SIZE, FRAMES = 32, 9
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny real world model with settings a fresh preset does not have, and a recommendation."""
+    from worldsmith.text.encoder import TextEncoder
+
+    torch.set_num_threads(1)
+    enc = TextEncoder(max_length=12)
+    w = train_tiny_world(tmp_path_factory.mktemp("v2w-init"), enc, clips=6, frames=FRAMES, size=SIZE,
+                         overrides=("diffusion.anchor=still", "diffusion.high_sigma_fraction=0.5",
+                                    "diffusion.cond_frame_choices=[1,2]", "text_max_length=12"))
+    meta_path = os.path.join(w["model"], "world_model.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta["inference"] = {"video2world": {"sampler": "mean", "guidance": 0.0}}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    return {**w, "enc": enc}
+
+
+def _argv(world, out, *extra):
+    return ["train", "--task", "video2world", "--init", world["model"], "--data", world["data"], "--out", str(out),
+            "--steps", "2", "--device", "cpu", "--set", "train.batch_size=2", "--set", "train.eval_every=0",
+            "--set", "train.ckpt_every=0", "--set", "train.tensorboard=false", "--set", "data.shuffle_buffer=4",
+            "--set", "data.val_clips=1", "--set", "train.optim.warmup_steps=1", *extra]
+
+
+def test_init_takes_the_models_shape_settings_tokenizer_and_weights(world):
+    cfg = resolve_config("tiny", None, ["train.steps=1"], init=world["model"])
+    base = Denoiser.from_pretrained(world["model"])
+    assert cfg.model == base.net.cfg and cfg.model.width == 32  # not the tiny preset's 192
+    assert (cfg.diffusion.anchor, cfg.diffusion.high_sigma_fraction, cfg.diffusion.cond_frame_choices) == \
+        ("still", 0.5, (1, 2))
+    assert (cfg.data.num_frames, cfg.data.size, cfg.text_max_length) == (FRAMES, SIZE, 12)
+    assert os.path.samefile(cfg.tokenizer, os.path.join(world["model"], "tokenizer"))
+    net = Video2WorldTask(cfg, text_encoder=world["enc"]).build_model().net
+    for k, v in base.net.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k
+    fresh = resolve_config("tiny", None, [])
+    assert fresh.init == "" and fresh.model.width == 192 and fresh.diffusion.anchor != "still"
+
+
+def test_fine_tuning_from_the_cli_starts_where_the_model_is(world, tmp_path, capsys):
+    """At a vanishing learning rate the fine-tuned export is the init model; at a real one it moves,
+    and it keeps the model's tokenizer, recommendations and provenance."""
+    assert main(_argv(world, tmp_path / "still", "--set", "train.optim.lr=1e-12")) == 0
+    base = Denoiser.from_pretrained(world["model"]).net.state_dict()
+    still = Denoiser.from_pretrained(tmp_path / "still" / "model").net.state_dict()
+    assert all(torch.allclose(still[k], v, atol=1e-6) for k, v in base.items())
+    assert main(_argv(world, tmp_path / "moved", "--set", "train.optim.lr=1e-2")) == 0
+    moved = Denoiser.from_pretrained(tmp_path / "moved" / "model").net.state_dict()
+    assert max((moved[k] - v).abs().max().item() for k, v in base.items()) > 1e-3
+    with open(tmp_path / "moved" / "model" / "world_model.json") as f:
+        meta = json.load(f)
+    with open(os.path.join(world["model"], "world_model.json")) as f:
+        base_meta = json.load(f)
+    assert meta["tokenizer_fingerprint"] == base_meta["tokenizer_fingerprint"]
+    assert meta["inference"] == base_meta["inference"] and meta["fine_tuned_from"] == world["model"]
+    assert Denoiser.from_pretrained(tmp_path / "moved" / "model").cfg.anchor == "still"
+
+
+@pytest.mark.parametrize("extra,msg", [
+    (["--tokenizer", "tok"], "--tokenizer: with --init"),
+    (["--preset", "dit-small"], "--preset: with --init"),
+    (["--formulation", "rf"], "--formulation: with --init"),
+    (["--set", "model.width=64"], "do not fit"),
+])
+def test_init_refuses_what_would_not_be_the_model(world, tmp_path, capsys, extra, msg):
+    assert main(_argv(world, tmp_path / "run", *extra)) == 2
+    err = capsys.readouterr().err.strip()
+    assert msg in err and len(err.splitlines()) == 1
+
+
+def test_init_refuses_a_missing_model_and_another_tokenizer(world, tmp_path, capsys):
+    argv = _argv(world, tmp_path / "run")
+    argv[argv.index("--init") + 1] = str(tmp_path / "nowhere")
+    assert main(argv) == 2
+    assert "nowhere" in capsys.readouterr().err
+    other = tmp_path / "other"
+    shutil.copytree(world["model"], other)
+    with open(other / "world_model.json") as f:
+        meta = json.load(f)
+    meta["tokenizer_fingerprint"] = "0123456789abcdef"
+    with open(other / "world_model.json", "w") as f:
+        json.dump(meta, f)
+    argv[argv.index("--init") + 1] = str(other)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not the one this model was trained on" in err and len(err.splitlines()) == 1
