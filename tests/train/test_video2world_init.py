@@ -79,7 +79,12 @@ def test_fine_tuning_from_the_cli_starts_where_the_model_is(world, tmp_path, cap
     with open(os.path.join(world["model"], "world_model.json")) as f:
         base_meta = json.load(f)
     assert meta["tokenizer_fingerprint"] == base_meta["tokenizer_fingerprint"]
-    assert meta["inference"] == base_meta["inference"] and meta["fine_tuned_from"] == world["model"]
+    import hashlib
+
+    with open(os.path.join(world["model"], "model.safetensors"), "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()[:16]
+    assert meta["inference"] == base_meta["inference"]
+    assert meta["fine_tuned_from"] == {"path": world["model"], "weights_sha256": sha}
     assert Denoiser.from_pretrained(tmp_path / "moved" / "model").cfg.anchor == "still"
 
 

@@ -367,8 +367,14 @@ class Video2WorldTask(Task):
         carried = {}
         if self.cfg.init:  # the sampling settings the model recommended (its mean decoder is not: it
             # learnt the old weights' means); and where the weights came from
+            import hashlib
+
+            from ..models.dit import WEIGHTS_NAME
+
             base = read_world_model(self.cfg.init)[2]
-            carried = {"fine_tuned_from": self.cfg.init,
+            with open(os.path.join(self.cfg.init, WEIGHTS_NAME), "rb") as f:  # which weights, should the path move
+                sha = hashlib.sha256(f.read()).hexdigest()[:16]
+            carried = {"fine_tuned_from": {"path": self.cfg.init, "weights_sha256": sha},
                        **({"inference": base["inference"]} if "inference" in base else {})}
         atomic_write_json(os.path.join(out_dir, "world_model.json"), {
             **carried, "tokenizer": "tokenizer", "tokenizer_fingerprint": self.tokenizer.fingerprint(),
