@@ -40,3 +40,13 @@ def train_tiny_world(root, text_encoder, *, clips: int = 6, frames: int = 9, siz
     task = Video2WorldTask(cfg, text_encoder=text_encoder)
     Trainer(task, task.cfg.train, root / "run").fit()
     return {"model": str(root / "run" / "model"), "root": root, "data": str(root / "clips"), "tok": str(root / "tok")}
+
+
+def tiny_world_fixture(tmp_path_factory, name: str, **kwargs) -> dict:
+    """A module fixture's tiny world: one thread, a 12-token MiniLM encoder (returned as "enc"),
+    `train_tiny_world(..., **kwargs)` in a fresh temporary directory named `name`."""
+    from worldsmith.text.encoder import TextEncoder
+
+    torch.set_num_threads(1)
+    enc = TextEncoder(max_length=12)
+    return {**train_tiny_world(tmp_path_factory.mktemp(name), enc, **kwargs), "enc": enc}

@@ -20,7 +20,7 @@ from worldsmith.train.mean_decoder import (META, WEIGHTS, MeanDecoderTask, build
 from worldsmith.utils.errors import WorldsmithError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from tiny_world import slide_clip, train_tiny_world  # noqa: E402
+from tiny_world import slide_clip, tiny_world_fixture  # noqa: E402
 
 SIZE, FRAMES = 32, 9
 
@@ -30,14 +30,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny real world model (anchored on the still latent, as the shipped one) and its pipeline."""
-    from worldsmith.text.encoder import TextEncoder
-
-    torch.set_num_threads(1)
-    enc = TextEncoder(max_length=12)
-    w = train_tiny_world(tmp_path_factory.mktemp("mean-decoder"), enc, clips=10, frames=FRAMES, size=SIZE,
-                         split_fractions=(0.7, 0.3, 0.0), overrides=("diffusion.anchor=still",))
-    pipe = WorldPipeline.from_pretrained(w["model"], device="cpu", guardrails=None, upsample=False, text_encoder=enc)
-    return {**w, "pipe": pipe, "enc": enc}
+    w = tiny_world_fixture(tmp_path_factory, "mean-decoder", clips=10, frames=FRAMES, size=SIZE,
+                           split_fractions=(0.7, 0.3, 0.0), overrides=("diffusion.anchor=still",))
+    pipe = WorldPipeline.from_pretrained(w["model"], device="cpu", guardrails=None, upsample=False,
+                                         text_encoder=w["enc"])
+    return {**w, "pipe": pipe}
 
 
 def _cfg(world, out, *extra, steps=2):

@@ -16,7 +16,7 @@ from worldsmith.diffusion import Denoiser
 from worldsmith.train.video2world import Video2WorldTask, resolve_config
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
-from tiny_world import train_tiny_world  # noqa: E402
+from tiny_world import tiny_world_fixture  # noqa: E402
 
 SIZE, FRAMES = 32, 9
 
@@ -26,20 +26,16 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny real world model with settings a fresh preset does not have, and a recommendation."""
-    from worldsmith.text.encoder import TextEncoder
-
-    torch.set_num_threads(1)
-    enc = TextEncoder(max_length=12)
-    w = train_tiny_world(tmp_path_factory.mktemp("v2w-init"), enc, clips=6, frames=FRAMES, size=SIZE,
-                         overrides=("diffusion.anchor=still", "diffusion.high_sigma_fraction=0.5",
-                                    "diffusion.cond_frame_choices=[1,2]", "text_max_length=12"))
+    w = tiny_world_fixture(tmp_path_factory, "v2w-init", clips=6, frames=FRAMES, size=SIZE,
+                           overrides=("diffusion.anchor=still", "diffusion.high_sigma_fraction=0.5",
+                                      "diffusion.cond_frame_choices=[1,2]", "text_max_length=12"))
     meta_path = os.path.join(w["model"], "world_model.json")
     with open(meta_path) as f:
         meta = json.load(f)
     meta["inference"] = {"video2world": {"sampler": "mean", "guidance": 0.0}}
     with open(meta_path, "w") as f:
         json.dump(meta, f)
-    return {**w, "enc": enc}
+    return w
 
 
 def _argv(world, out, *extra):
