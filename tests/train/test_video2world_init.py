@@ -105,10 +105,16 @@ def test_init_refuses_a_missing_model_and_another_tokenizer(world, tmp_path, cap
     shutil.copytree(world["model"], other)
     with open(other / "world_model.json") as f:
         meta = json.load(f)
-    meta["tokenizer_fingerprint"] = "0123456789abcdef"
+    base_fp, meta["tokenizer_fingerprint"] = meta["tokenizer_fingerprint"], "0123456789abcdef"
     with open(other / "world_model.json", "w") as f:
         json.dump(meta, f)
     argv[argv.index("--init") + 1] = str(other)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "not the one this model was trained on" in err and len(err.splitlines()) == 1
+    meta["tokenizer_fingerprint"], meta["task"] = base_fp, "action2world"  # a robot model is not fine-tuned here
+    with open(other / "world_model.json", "w") as f:
+        json.dump(meta, f)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "an action2world model" in err and "--task action2world" in err and len(err.splitlines()) == 1

@@ -100,7 +100,8 @@ def init_config(init: str) -> Video2WorldTrainConfig:
     window length and size. Training settings are the library's; give the run's own with --set."""
     net_cfg, diff_cfg, meta = read_world_model(init)
     if meta.get("task", "video2world") != "video2world":
-        raise WorldsmithError(f"--init {init}: a {meta['task']} model; --task video2world trains video2world models")
+        raise WorldsmithError(f"--init {init}: an {meta['task']} model; --task video2world fine-tunes video2world "
+                              f"models (post-train this one with --task {meta['task']})")
     text_encoder = meta.get("text_encoder", "minilm")
     return Video2WorldTrainConfig(
         preset="init", model=net_cfg, diffusion=diff_cfg, init=init,
