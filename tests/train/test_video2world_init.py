@@ -118,3 +118,46 @@ def test_init_refuses_a_missing_model_and_another_tokenizer(world, tmp_path, cap
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "an action2world model" in err and "--task action2world" in err and len(err.splitlines()) == 1
+
+
+def _average_module():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "average_models.py")
+    spec = importlib.util.spec_from_file_location("average_models", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_average_models_gives_the_mean_weights_and_refuses_another_network(world, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    avg = _average_module()
+    a, b = world["model"], tmp_path / "b"
+    shutil.copytree(a, b)
+    wa = load_file(os.path.join(a, "model.safetensors"))
+    save_file({k: v + 1.0 for k, v in wa.items()}, str(b / "model.safetensors"))
+    meta = avg.average([a, str(b)], str(tmp_path / "soup"), [0.25, 0.75])
+    soup = load_file(str(tmp_path / "soup" / "model.safetensors"))
+    assert soup.keys() == wa.keys()
+    for k, v in wa.items():
+        torch.testing.assert_close(soup[k], v.float() + 0.75, atol=1e-6, rtol=0)
+    assert [e["weight"] for e in meta["weights_average_of"]] == [0.25, 0.75]
+    assert len({e["weights_sha256"] for e in meta["weights_average_of"]}) == 2
+    assert meta["tokenizer_fingerprint"] == json.load(open(os.path.join(a, "world_model.json")))["tokenizer_fingerprint"]
+    net = Denoiser.from_pretrained(tmp_path / "soup").net.state_dict()  # a model directory like any other
+    torch.testing.assert_close(net[next(iter(net))].float(), soup[next(iter(net))], atol=1e-6, rtol=0)
+    # another network, an existing output, bad weights: one-line refusals, nothing written
+    c = tmp_path / "c"
+    shutil.copytree(a, c)
+    cfg = json.loads((c / "config.json").read_text())
+    cfg["depth"] = cfg.get("depth", 2) + 1
+    (c / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(SystemExit, match="config.json differs"):
+        avg.average([a, str(c)], str(tmp_path / "soup2"))
+    assert not (tmp_path / "soup2").exists() and not (tmp_path / "soup2.tmp").exists()
+    with pytest.raises(SystemExit, match="already exists"):
+        avg.average([a, str(b)], str(tmp_path / "soup"))
+    with pytest.raises(SystemExit, match="summing to 1"):
+        avg.average([a, str(b)], str(tmp_path / "soup3"), [0.5, 0.6])

@@ -1,0 +1,104 @@
+"""Average the weights of world models fine-tuned from one another (a "model soup").
+
+    python scripts/average_models.py runs/wm16/model runs/wm17/model --out runs/soup1617
+
+Two runs of the same network from a shared start (a model and the same model fine-tuned further)
+usually sit in one basin of the loss; their weight average often scores between or above both,
+for the price of one file write (BENCHMARKS.md, "The seventeenth model"). The sources must be
+the same network on the same tokenizer: config.json, diffusion.json, the tokenizer fingerprint
+and every tensor's name and shape must agree, or it stops with a one-line error naming what
+differs. The output is the last source's directory with the averaged weights (float32), and its
+world_model.json records what was averaged ("weights_average_of": path, weights_sha256, weight).
+It is written beside and renamed into place at the end: a failed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+from safetensors.torch import load_file, save_file
+
+WEIGHTS = "model.safetensors"
+SAME = ("config.json", "diffusion.json")
+
+
+def _json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise SystemExit(f"{path}: unreadable ({e})") from None
+
+
+def _sha(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def average(sources: list[str], out: str, weights: list[float] | None = None) -> dict:
+    """Write the weighted average of `sources` (world-model directories) to `out`; its world_model.json."""
+    if len(sources) < 2:
+        raise SystemExit("average_models: give at least two model directories")
+    weights = [1.0 / len(sources)] * len(sources) if weights is None else weights
+    if len(weights) != len(sources) or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-6:
+        raise SystemExit(f"--weights {weights}: expected {len(sources)} non-negative numbers summing to 1")
+    if os.path.exists(out):
+        raise SystemExit(f"--out {out}: already exists (choose a new directory)")
+    for src in sources:
+        if not os.path.isfile(os.path.join(src, WEIGHTS)) or not os.path.isfile(os.path.join(src, "world_model.json")):
+            raise SystemExit(f"{src}: not a world-model directory (no {WEIGHTS} or world_model.json)")
+    first, metas = sources[0], [_json(os.path.join(s, "world_model.json")) for s in sources]
+    for src, meta in zip(sources[1:], metas[1:]):
+        for name in SAME:
+            a, b = os.path.join(first, name), os.path.join(src, name)
+            if os.path.isfile(a) != os.path.isfile(b) or (os.path.isfile(a) and _json(a) != _json(b)):
+                raise SystemExit(f"{src}: its {name} differs from {first}'s (not the same network)")
+        if meta.get("tokenizer_fingerprint") != metas[0].get("tokenizer_fingerprint"):
+            raise SystemExit(f"{src}: trained on another tokenizer ({meta.get('tokenizer_fingerprint')} vs "
+                             f"{metas[0].get('tokenizer_fingerprint')})")
+    total = None
+    for src, w in zip(sources, weights):
+        sd = load_file(os.path.join(src, WEIGHTS))
+        if total is None:
+            total = {k: v.float() * w for k, v in sd.items()}
+            continue
+        if sd.keys() != total.keys() or any(sd[k].shape != total[k].shape for k in sd):
+            raise SystemExit(f"{src}/{WEIGHTS}: its tensors' names or shapes differ from {first}'s")
+        for k, v in sd.items():
+            total[k] += v.float() * w
+    tmp = out.rstrip("/") + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(sources[-1], tmp)
+    save_file({k: v.contiguous() for k, v in total.items()}, os.path.join(tmp, WEIGHTS), metadata={"format": "pt"})
+    meta = dict(metas[-1])
+    meta["weights_average_of"] = [{"path": s, "weights_sha256": _sha(os.path.join(s, WEIGHTS)), "weight": w}
+                                  for s, w in zip(sources, weights)]
+    with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp, out)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sources", nargs="+", help="world-model directories (the same network, the same tokenizer)")
+    ap.add_argument("--out", required=True, help="new directory for the averaged model")
+    ap.add_argument("--weights", help="comma-separated weights summing to 1 (default: equal)")
+    args = ap.parse_args(argv)
+    weights = None
+    if args.weights:
+        try:
+            weights = [float(w) for w in args.weights.split(",")]
+        except ValueError:
+            raise SystemExit(f"--weights {args.weights!r}: expected comma-separated numbers") from None
+    meta = average(args.sources, args.out, weights)
+    print(json.dumps({"out": args.out, "weights_average_of": meta["weights_average_of"]}), file=sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
