@@ -9,7 +9,10 @@ the same network on the same tokenizer: config.json, diffusion.json, the tokeniz
 and every tensor's name and shape must agree, or it stops with a one-line error naming what
 differs. The output is the last source's directory with the averaged weights (float32), and its
 world_model.json records what was averaged ("weights_average_of": path, weights_sha256, weight).
-It is written beside and renamed into place at the end: a failed run leaves nothing behind.
+A tokenizer the last source references outside itself (a shipped model's "../tokenizer-...") is
+re-pointed from the new directory; a mean decoder is dropped (it learnt one source's means,
+not the average's). It is written beside and renamed into place at the end: a failed run
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 WEIGHTS = "model.safetensors"
 SAME = ("config.json", "diffusion.json")
+SAME_META = ("tokenizer_fingerprint", "text_encoder", "text_max_length", "latent_shape", "num_frames", "size")
 
 
 def _json(path: str) -> dict:
@@ -58,9 +62,10 @@ def average(sources: list[str], out: str, weights: list[float] | None = None) ->
             a, b = os.path.join(first, name), os.path.join(src, name)
             if os.path.isfile(a) != os.path.isfile(b) or (os.path.isfile(a) and _json(a) != _json(b)):
                 raise SystemExit(f"{src}: its {name} differs from {first}'s (not the same network)")
-        if meta.get("tokenizer_fingerprint") != metas[0].get("tokenizer_fingerprint"):
-            raise SystemExit(f"{src}: trained on another tokenizer ({meta.get('tokenizer_fingerprint')} vs "
-                             f"{metas[0].get('tokenizer_fingerprint')})")
+        for key in SAME_META:
+            if meta.get(key) != metas[0].get(key):
+                raise SystemExit(f"{src}: world_model.json {key} is {meta.get(key)!r}, {first}'s is "
+                                 f"{metas[0].get(key)!r} (not the same model)")
     total = None
     for src, w in zip(sources, weights):
         sd = load_file(os.path.join(src, WEIGHTS))
@@ -73,14 +78,27 @@ def average(sources: list[str], out: str, weights: list[float] | None = None) ->
             total[k] += v.float() * w
     tmp = out.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(sources[-1], tmp)
-    save_file({k: v.contiguous() for k, v in total.items()}, os.path.join(tmp, WEIGHTS), metadata={"format": "pt"})
     meta = dict(metas[-1])
-    meta["weights_average_of"] = [{"path": s, "weights_sha256": _sha(os.path.join(s, WEIGHTS)), "weight": w}
-                                  for s, w in zip(sources, weights)]
-    with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(tmp, out)
+    try:
+        shutil.copytree(sources[-1], tmp)
+        save_file({k: v.contiguous() for k, v in total.items()}, os.path.join(tmp, WEIGHTS), metadata={"format": "pt"})
+        tok = meta.get("tokenizer") or "tokenizer"
+        if not os.path.isabs(tok) and not os.path.isdir(os.path.join(tmp, tok)):  # outside the source: re-point
+            meta["tokenizer"] = os.path.relpath(os.path.abspath(os.path.join(sources[-1], tok)), os.path.abspath(out))
+        dec = meta.pop("mean_decoder", None)
+        if dec:
+            if os.path.isfile(os.path.join(tmp, dec)):
+                os.remove(os.path.join(tmp, dec))
+            print(f"average_models: {sources[-1]}'s mean decoder is not carried over (it learnt that model's means)",
+                  file=sys.stderr)
+        meta["weights_average_of"] = [{"path": s, "weights_sha256": _sha(os.path.join(s, WEIGHTS)), "weight": w}
+                                      for s, w in zip(sources, weights)]
+        with open(os.path.join(tmp, "world_model.json"), "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return meta
 
 

@@ -147,7 +147,22 @@ def test_average_models_gives_the_mean_weights_and_refuses_another_network(world
     assert len({e["weights_sha256"] for e in meta["weights_average_of"]}) == 2
     assert meta["tokenizer_fingerprint"] == json.load(open(os.path.join(a, "world_model.json")))["tokenizer_fingerprint"]
     net = Denoiser.from_pretrained(tmp_path / "soup").net.state_dict()  # a model directory like any other
-    torch.testing.assert_close(net[next(iter(net))].float(), soup[next(iter(net))], atol=1e-6, rtol=0)
+    assert net.keys() == soup.keys()
+    for k, v in net.items():
+        torch.testing.assert_close(v.float(), soup[k], atol=1e-6, rtol=0)
+    # a shipped-style last source: tokenizer beside it ("../tok"), a mean decoder of its own
+    shipped = tmp_path / "pre" / "wm"
+    shutil.copytree(a, shipped)
+    shutil.move(str(shipped / "tokenizer"), str(tmp_path / "pre" / "tok"))
+    smeta = json.loads((shipped / "world_model.json").read_text())
+    smeta.update(tokenizer="../tok", mean_decoder="mean_decoder.safetensors")
+    (shipped / "world_model.json").write_text(json.dumps(smeta))
+    (shipped / "mean_decoder.safetensors").write_bytes(b"x")
+    out = tmp_path / "elsewhere" / "deeper" / "soup"
+    os.makedirs(out.parent)
+    meta2 = avg.average([str(b), str(shipped)], str(out))
+    assert os.path.samefile(out / meta2["tokenizer"], tmp_path / "pre" / "tok")
+    assert "mean_decoder" not in meta2 and not (out / "mean_decoder.safetensors").exists()
     # another network, an existing output, bad weights: one-line refusals, nothing written
     c = tmp_path / "c"
     shutil.copytree(a, c)
@@ -161,3 +176,13 @@ def test_average_models_gives_the_mean_weights_and_refuses_another_network(world
         avg.average([a, str(b)], str(tmp_path / "soup"))
     with pytest.raises(SystemExit, match="summing to 1"):
         avg.average([a, str(b)], str(tmp_path / "soup3"), [0.5, 0.6])
+    with pytest.raises(SystemExit, match="comma-separated numbers"):
+        avg.main([a, str(b), "--out", str(tmp_path / "soup3"), "--weights", "half,half"])
+    d = tmp_path / "d"  # same network, another text-encoder length: another model
+    shutil.copytree(a, d)
+    dmeta = json.loads((d / "world_model.json").read_text())
+    dmeta["text_max_length"] = 99
+    (d / "world_model.json").write_text(json.dumps(dmeta))
+    with pytest.raises(SystemExit, match="text_max_length"):
+        avg.average([a, str(d)], str(tmp_path / "soup3"))
+    assert not (tmp_path / "soup3").exists()
