@@ -440,6 +440,41 @@ def test_latent_window_crops_latents_and_their_actions(runs, tmp_path):
                                                     data__num_frames=13, latent_window=bad), text_encoder=runs["enc"])
 
 
+def test_self_forcing_conditions_on_the_models_own_prediction(runs, tmp_path):
+    """self_forcing: a chosen window's second latent frame becomes the model's one-pass mean of
+    it, the same latent the rollout code (`ActionWorldModel.predict_latent`, sampler "mean")
+    predicts from the first frame and its actions; the window then conditions on 2 frames.
+    A run trains with it; bad settings are refused."""
+    from worldsmith.inference.action import ActionWorldModel
+
+    cfg = a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], train__steps=2,
+                             data__num_frames=13, latent_window=3, self_forcing=1.0,
+                             data__latent_cache=str(tmp_path / "cache"))
+    trainer = Trainer(a2w.Action2WorldTask(cfg, text_encoder=runs["enc"]), cfg.train, tmp_path / "run")
+    trainer.fit()
+    assert len(trainer.history) == 2 and all(np.isfinite(h["loss"]) and h["self_forced"] == 1.0
+                                             for h in trainer.history)
+    wm = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], sampler="mean")
+    den, B, k = wm.denoiser, 4, wm.k
+    g = torch.Generator().manual_seed(0)
+    latent = torch.randn(B, 16, 3, 4, 4, generator=g)
+    actions = torch.randn(B, 2 * k, 7, generator=g) * 0.02
+    cond = {"text": wm.text_cond["text"].expand(B, -1, -1), "text_mask": wm.text_cond["text_mask"].expand(B, -1),
+            "actions": actions}
+    out, n_cond, chosen = a2w.self_forced(den, latent, cond, 1.0, generator=torch.Generator().manual_seed(1))
+    assert chosen.all() and n_cond.tolist() == [2] * B
+    assert torch.equal(out[:, :, 0], latent[:, :, 0]) and torch.equal(out[:, :, 2], latent[:, :, 2])
+    rollout = wm.predict_latent(latent[:, :, :1], np.zeros((B, 0, 7), np.float32), actions[:, :k].numpy())
+    assert torch.allclose(out[:, :, 1], rollout[:, :, 0], atol=1e-5)
+    assert not torch.allclose(out[:, :, 1], latent[:, :, 1])
+    same, n_cond, chosen = a2w.self_forced(den, latent, cond, 0.0, generator=torch.Generator().manual_seed(1))
+    assert not chosen.any() and torch.equal(same, latent) and set(n_cond.tolist()) <= {1, 2}
+    for bad, match in (({"self_forcing": 1.5}, "expected a share"), ({"self_forcing": 0.5, "latent_window": 2},
+                                                                       "needs latent_window=3")):
+        with pytest.raises(WorldsmithError, match=match):
+            a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], **bad)
+
+
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
     """The latent rollout's first chunk equals a single predict() (the causal decoder's frames do
     not depend on later latents), and only later chunks get the generated-context noise; the

@@ -65,6 +65,14 @@ class Action2WorldTrainConfig(Video2WorldTrainConfig):
     (longer) window, so most start on a 4-frame latent, as the context of a latent-space
     rollout does (`inference/action.py`: after the first chunk the model conditions on its own
     latents, with no decode + re-encode between chunks)."""
+    self_forcing: float = 0.0
+    """Share of each batch trained on the model's own prediction as context ("self forcing"):
+    for those windows (of >= 3 latent frames) the second latent frame is replaced by the
+    model's one-pass posterior mean of it (no gradient; the first frame and its actions as
+    context, as a rollout's first chunk is made), and the third is learnt from the first and
+    that prediction. A rollout after its first chunk conditions on its own blurred output,
+    which true-frame training never shows; this teaches the model to go from there to the true
+    next frame. 0 (default): every window is true frames. Validation loss stays on true frames."""
 
 
 def resolve_config(init: str, config_file: str | None = None, overrides: list[str] | None = None,
@@ -106,6 +114,11 @@ def resolve_config(init: str, config_file: str | None = None, overrides: list[st
                               f"(conditioning + predicted latent frames)")
     if cfg.data.stride != 1:
         raise WorldsmithError(f"data.stride={cfg.data.stride}: action conditioning needs every frame (stride 1)")
+    if not 0.0 <= cfg.self_forcing <= 1.0:
+        raise WorldsmithError(f"self_forcing={cfg.self_forcing}: expected a share in [0, 1]")
+    if cfg.self_forcing and cfg.latent_window != 3:
+        raise WorldsmithError(f"self_forcing={cfg.self_forcing}: needs latent_window=3 (a true frame, the model's "
+                              f"prediction of the next, then the frame to learn); got {cfg.latent_window}")
     return cfg
 
 
@@ -207,6 +220,19 @@ class Action2WorldTask(Video2WorldTask):
         cond["actions"] = torch.stack([acts[b, k * j:k * (j + n - 1)] for b, j in enumerate(offsets)]).to(latent.device)
         return torch.stack([latent[b, :, j:j + n] for b, j in enumerate(offsets)]), cond
 
+    def loss(self, model, batch, step):
+        """The denoising loss; with `self_forcing` > 0, a share of the windows condition on the
+        model's own prediction of their second latent frame (`self_forced`)."""
+        if not self.cfg.self_forcing:
+            return super().loss(model, batch, step)
+        latent, cond = self.batch_cond(batch)
+        den = unwrap(model)
+        latent, n_cond, chosen = self_forced(den, latent, cond, self.cfg.self_forcing)
+        loss, info = den.loss(latent, cond, num_cond_frames=n_cond)
+        return loss, {"sigma_mean": float(info["sigma"].mean()),
+                      "cond_frames_mean": float(info["num_cond_frames"].float().mean()),
+                      "self_forced": float(chosen.float().mean())}
+
     def log_samples(self, model, batch, writer, step):
         """No TensorBoard videos for action runs (the action fidelity benchmark shows rollouts)."""
 
@@ -240,6 +266,45 @@ class Action2WorldTask(Video2WorldTask):
             "latent_shape": list(self.tokenizer.cfg.latent_shape(self.cfg.data.num_frames, self.cfg.data.size,
                                                                  self.cfg.data.size)),
         })
+
+
+def self_forced(den: Denoiser, latent: torch.Tensor, cond: dict, share: float,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Windows `latent` [B, C, 3, h, w] -> (windows, conditioning frames per window [B], chosen [B]).
+
+    Each window is chosen with probability `share`; a chosen one gets its second latent frame
+    replaced by the model's one-pass posterior mean of it (`sampling_plan(den, "mean")`, read
+    from the first frame and the first `k` actions, exactly as a rollout's chunk is predicted)
+    and conditions on 2 frames, so the third is learnt from the model's own output. The others
+    keep their frames and draw 1 or 2 conditioning frames as usual (`cond_frame_choices`)."""
+    from ..diffusion.conditioning import sample_num_cond_frames
+    from ..diffusion.generate import MEAN_SAMPLER, generate, sampling_plan
+
+    B, T, dev = latent.shape[0], latent.shape[2], latent.device
+    if T != 3:
+        raise ValueError(f"self_forced: expected windows of 3 latent frames, got {T}")
+    gen_device = generator.device if generator is not None else dev
+    chosen = (torch.rand(B, generator=generator, device=gen_device) < share).to(dev)
+    n_cond = sample_num_cond_frames(B, tuple(den.cfg.cond_frame_choices), T, generator, dev)
+    n_cond = torch.where(chosen, torch.full_like(n_cond, 2), n_cond)
+    if not bool(chosen.any()):
+        return latent, n_cond, chosen
+    idx = chosen.nonzero().flatten()
+    k = den.net.cfg.actions_per_frame
+    sub = {key: v[idx] for key, v in cond.items() if isinstance(v, torch.Tensor) and v.shape[:1] == (B,)}
+    sub["actions"] = cond["actions"][idx, :k]
+    plan = sampling_plan(den, MEAN_SAMPLER, 1)
+    was_training = den.training
+    den.eval()
+    try:
+        pred = generate(den, (len(idx), latent.shape[1], 2, *latent.shape[3:]), sub, guidance=0.0,
+                        cond_latent=latent[idx, :, :1], num_cond_frames=1, steps=plan["steps"],
+                        sampler=plan["sampler"], sigma_max=plan["sigma_max"], init_noise=plan["init_noise"])
+    finally:
+        den.train(was_training)
+    latent = latent.clone()
+    latent[idx, :, 1] = pred[:, :, 1].to(latent.dtype)
+    return latent, n_cond, chosen
 
 
 def base_weights_for(cfg: DiTConfig, base: DiT, log_repatch: bool = False) -> dict[str, torch.Tensor]:
