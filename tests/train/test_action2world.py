@@ -299,8 +299,9 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
     res_out = tmp_path / "policy-residual"  # the latent env, rendered as start frame + decoded change
     assert main(["eval", "policy", "--model", runs["full"], "--episodes", "2", "--max-steps", "2", "--policy", "good",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(res_out), "--decode", "residual",
-                 "--change-threshold", "0.1", "--no-replay"]) == 0
+                 "--change-threshold", "0.1", "--no-replay", "--start-seed", "800000"]) == 0
     res_rep = json.loads((res_out / "results.json").read_text())
+    assert res_rep["start_seeds"] == [800000, 800001] and rep["start_seeds"] == [700000, 700001]
     assert "spearman_replay" not in res_rep and "world_model_replay_success" not in res_rep["policies"]["good"]
     assert res_rep["settings"]["decode"] == "residual" and res_rep["settings"]["change_threshold"] == 0.1
     assert main(["eval", "policy", "--model", runs["full"], "--change-threshold", "0.1", "--out", str(res_out)]) == 2
@@ -313,6 +314,8 @@ def test_eval_policy_and_actions_cli(runs, tmp_path, capsys):
         assert 0 <= r["sim_success"] <= 1 and len(r["episodes"]) == 2
     assert (out / rep["videos"]["good"][0]).is_file()
     assert "Spearman" in capsys.readouterr().out
+    assert main(["eval", "policy", "--model", runs["full"], "--start-seed", "-1", "--out", str(res_out)]) == 2
+    assert "--start-seed -1" in capsys.readouterr().err
     out = tmp_path / "actions"
     assert main(["eval", "actions", "--model", runs["full"], "--clips", "2", "--frames", "13",
                  "--sampler-steps", "2", "--device", "cpu", "--out", str(out), "--rollout-aug-sigma", "0.2"]) == 0
