@@ -451,12 +451,13 @@ def test_self_forcing_conditions_on_the_models_own_prediction(runs, tmp_path):
     from worldsmith.inference.action import ActionWorldModel
 
     cfg = a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], train__steps=2,
-                             data__num_frames=13, latent_window=3, self_forcing=1.0,
-                             data__latent_cache=str(tmp_path / "cache"))
+                             data__num_frames=13, latent_window=3, self_forcing=1.0, lora_rank=4,
+                             data__latent_cache=str(tmp_path / "cache"))  # with LoRA, as README's robot path runs it
     trainer = Trainer(a2w.Action2WorldTask(cfg, text_encoder=runs["enc"]), cfg.train, tmp_path / "run")
     trainer.fit()
     assert len(trainer.history) == 2 and all(np.isfinite(h["loss"]) and h["self_forced"] == 1.0
-                                             for h in trainer.history)
+                                             and h["cond_frames_mean"] == 2.0 for h in trainer.history)
+    assert trainer.model.training  # the no-gradient prediction left the model in training mode
     wm = ActionWorldModel.from_pretrained(runs["full"], device="cpu", text_encoder=runs["enc"], sampler="mean")
     den, B, k = wm.denoiser, 4, wm.k
     g = torch.Generator().manual_seed(0)

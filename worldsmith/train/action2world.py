@@ -67,7 +67,7 @@ class Action2WorldTrainConfig(Video2WorldTrainConfig):
     latents, with no decode + re-encode between chunks)."""
     self_forcing: float = 0.0
     """Share of each batch trained on the model's own prediction as context ("self forcing"):
-    for those windows (of >= 3 latent frames) the second latent frame is replaced by the
+    for those windows (3 latent frames: needs `latent_window=3`) the second latent frame is replaced by the
     model's one-pass posterior mean of it (no gradient; the first frame and its actions as
     context, as a rollout's first chunk is made), and the third is learnt from the first and
     that prediction. A rollout after its first chunk conditions on its own blurred output,
