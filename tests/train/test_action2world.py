@@ -479,6 +479,31 @@ def test_self_forcing_conditions_on_the_models_own_prediction(runs, tmp_path):
             a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"], **bad)
 
 
+def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
+    """A base model's run takes the data's action spread; a run from an action model keeps the scale
+    that model's action MLPs learnt on (not the new data's), and refuses data of another action size."""
+    import shutil
+
+    data_scale = tuple(float(s) for s in a2w.action_scale(runs["data"], "actions"))
+    fresh = a2w.Action2WorldTask(a2w.resolve_config(runs["base"], None, FAST, data__root=runs["data"]),
+                                 text_encoder=runs["enc"])
+    assert fresh.cfg.model.action_scale == data_scale
+    init = tmp_path / "action-init"
+    shutil.copytree(runs["full"], init)
+    with open(init / "config.json") as f:
+        net = json.load(f)
+    for scale, ok in (([2.0] * 7, True), ([2.0] * 3, False)):
+        net["action_scale"] = scale
+        with open(init / "config.json", "w") as f:
+            json.dump(net, f)
+        cfg = a2w.resolve_config(str(init), None, FAST, data__root=runs["data"])
+        if ok:
+            assert a2w.Action2WorldTask(cfg, text_encoder=runs["enc"]).cfg.model.action_scale == (2.0,) * 7
+        else:
+            with pytest.raises(WorldsmithError, match="takes 3-dimensional actions"):
+                a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+
+
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):
     """The latent rollout's first chunk equals a single predict() (the causal decoder's frames do
     not depend on later latents), and only later chunks get the generated-context noise; the

@@ -12,7 +12,8 @@ Windows are short (`data.num_frames` = 9: 3 latent frames for a 4x tokenizer) an
 conditions on 1 or 2 latent frames (1 or 5 pixel frames), the context the robot environment
 (`envs/`) rolls out with. Text is a fixed prompt (empty by default): the actions carry the task.
 Actions are divided per dimension by their spread in the training clips (stored in the model
-config) so that metres and radians reach the MLPs at unit scale.
+config) so that metres and radians reach the MLPs at unit scale; post-training an action model
+further (`--init` an action2world directory) keeps the scale its action MLPs learnt on.
 """
 
 from __future__ import annotations
@@ -156,6 +157,14 @@ class Action2WorldTask(Video2WorldTask):
 
         check_fingerprint(self.tokenizer, read_world_model(cfg.init)[2], cfg.init, cfg.tokenizer, arg="--init")
         scale = action_scale(self.cfg.data.root, cfg.action_key)
+        if self.cfg.model.action_scale:  # --init is an action model (or --set gave one): keep the scale its
+            carried = tuple(float(s) for s in self.cfg.model.action_scale)  # action MLPs were trained on
+            if len(carried) != len(scale):
+                raise WorldsmithError(f"--init {cfg.init}: its model takes {len(carried)}-dimensional actions; "
+                                      f"--data {self.cfg.data.root} has {len(scale)}-dimensional '{cfg.action_key}'")
+            log.info("action_scale carried over from --init (this data's would be %s)",
+                     ", ".join(f"{s:.4g}" for s in scale))
+            scale = np.asarray(carried)
         st = self.tokenizer.cfg.temporal_compression
         model = dataclasses.replace(self.cfg.model, action_dim=len(scale), actions_per_frame=st,
                                     action_scale=tuple(float(s) for s in scale))
