@@ -481,7 +481,8 @@ def test_self_forcing_conditions_on_the_models_own_prediction(runs, tmp_path):
 
 def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
     """A base model's run takes the data's action spread; a run from an action model keeps the scale
-    that model's action MLPs learnt on (not the new data's), and refuses data of another action size."""
+    that model's action MLPs learnt on (not the new data's), and refuses data of another action size;
+    a LoRA adapter directory, which cannot be trained from, is refused by name."""
     import shutil
 
     data_scale = tuple(float(s) for s in a2w.action_scale(runs["data"], "actions"))
@@ -502,6 +503,8 @@ def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
         else:
             with pytest.raises(WorldsmithError, match="takes 3-dimensional actions"):
                 a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+    with pytest.raises(WorldsmithError, match="a LoRA adapter"):  # not "config.json not found"
+        a2w.resolve_config(runs["lora"], None, FAST, data__root=runs["data"])
 
 
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):

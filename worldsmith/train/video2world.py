@@ -85,7 +85,13 @@ def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
     from ..utils.config import from_dict
     from ..utils.errors import read_json
 
+    from ..models.lora import ADAPTER_CONFIG_NAME
+
     d = require_dir(model_dir, "world model directory")
+    if os.path.isfile(os.path.join(d, ADAPTER_CONFIG_NAME)) and not os.path.isfile(os.path.join(d, "config.json")):
+        raise WorldsmithError(f"{d}: a LoRA adapter (only the adapter and action MLPs are saved), not a whole model "
+                              f"to train from; eval and the envs load it merged into its base; to continue "
+                              f"training, post-train with --lora-rank 0 or start again from its base")
     out = []
     for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
         path = os.path.join(d, name)
