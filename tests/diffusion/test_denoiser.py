@@ -259,3 +259,47 @@ def test_clean_conditioning_frames_do_not_turn_the_output_nan():
     vc_floor = VideoCondition.build(x0[:, :, :2], 2, total_frames=4, aug_sigma=AUG_SIGMA_FLOOR)
     vc_floor.latent_aug = vc0.latent_aug  # the same clean frames, told the floor level explicitly
     assert torch.allclose(den(x, torch.tensor([2.0, 2.0]), cond, vc_floor), out0)
+
+
+def _train_read(read_loss: str, steps: int = 150) -> float:
+    """Train a tiny DiT on the read alone (read_fraction 1) where the future is +1 (70%) or -1 (30%)
+    after the same conditioning frame; return the read `sampler="mean"` then gives."""
+    from worldsmith.diffusion import generate, sampling_plan
+
+    den = Denoiser(tiny_net(), DiffusionConfig(read_fraction=1.0, read_loss=read_loss,
+                                                               cond_frame_choices=(1,), text_dropout=0.0))
+    opt = torch.optim.Adam(den.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    B, cond = 32, {"text": torch.zeros(32, 5, 8), "text_mask": torch.ones(32, 5, dtype=torch.bool)}
+    past = 0.5 * torch.randn(1, 4, 1, 4, 4, generator=g)  # one scene, two futures
+    for _ in range(steps):
+        future = torch.where(torch.rand(B, generator=g) < 0.7, 1.0, -1.0).view(B, 1, 1, 1, 1)
+        x0 = torch.cat([past.expand(B, -1, -1, -1, -1), future.expand(B, 4, 1, 4, 4)], dim=2)
+        loss, info = den.loss(x0, cond, generator=g)
+        assert torch.all(info["sigma"] == den.cfg.mean_sigma)  # every sample is the read
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    out = generate(den, (1, 4, 2, 4, 4), {k: v[:1] for k, v in cond.items()}, guidance=0.0,
+                   cond_latent=past, num_cond_frames=1, **sampling_plan(den, "mean", 1))
+    return out[:, :, 1].mean().item()
+
+
+def test_the_trained_read_is_the_conditional_mean_or_median():
+    """`read_fraction` trains the read `sampler="mean"` uses (sigma = mean_sigma, the anchor as input,
+    no noise) directly: under MSE it learns the conditional mean (0.7 - 0.3 = 0.4 here), under L1 the
+    median, which commits to the likelier outcome (+1) instead of blending the two."""
+    assert _train_read("mse") == pytest.approx(0.4, abs=0.1)
+    assert _train_read("l1") > 0.85
+
+
+def test_read_fraction_zero_draws_nothing_extra():
+    """The default (0) adds no random draw, so older runs' losses reproduce exactly; bad values are refused."""
+    x0, cond = batch()
+    a = Denoiser(tiny_net(), DiffusionConfig()).loss(x0, cond, torch.Generator().manual_seed(5))[0]
+    b = Denoiser(tiny_net(), DiffusionConfig(read_fraction=0.0, read_loss="l1")).loss(
+        x0, cond, torch.Generator().manual_seed(5))[0]
+    assert torch.equal(a, b)
+    for bad in (dict(read_fraction=1.5), dict(read_fraction=-0.1), dict(read_loss="huber")):
+        with pytest.raises(ValueError, match="read_"):
+            Denoiser(tiny_net(), DiffusionConfig(**bad))

@@ -52,6 +52,7 @@ from .conditioning import VideoCondition, drop_text, pick_still, randn, sample_a
 
 DIFFUSION_CONFIG_NAME = "diffusion.json"
 ANCHORS = ("none", "last_cond", "still")
+READ_LOSSES = ("mse", "l1")
 AUG_SIGMA_FLOOR = 1e-3  # Cosmos's inference aug level; training draws fall below it 0.1% of the time
 
 
@@ -82,6 +83,12 @@ class DiffusionConfig:
     #                                 std above log-normal(0, 1) training sigmas (BENCHMARKS.md, session 17)
     high_sigma_fraction: float = 0.0  # training: this share of samples draws sigma log-uniformly from
     #                                 [mean_sigma / 3, sigma_max] instead of the log-normal, training that estimate
+    read_fraction: float = 0.0      # training: this share of samples is the posterior-mean read itself (sigma =
+    #                                 mean_sigma, the input on generated frames = the anchor, no noise), so the
+    #                                 read `sampler="mean"` uses is trained as a direct predictor, not inferred
+    read_loss: str = "mse"          # loss on those samples: "mse" (the read is the conditional mean) or "l1" (the
+    #                                 conditional median per latent element: commits to the likelier outcome
+    #                                 where the mean would blend two, e.g. a landed object staying or hopping)
 
 
 def motion_weights(x0: torch.Tensor, strength: float, cap: float = 10.0) -> torch.Tensor:
@@ -130,6 +137,10 @@ class Denoiser(nn.Module):
             raise ValueError(f"anchor: expected one of {ANCHORS}, got {self.cfg.anchor!r}")
         if not 0.0 <= self.cfg.high_sigma_fraction <= 1.0:
             raise ValueError(f"high_sigma_fraction: expected 0..1, got {self.cfg.high_sigma_fraction}")
+        if not 0.0 <= self.cfg.read_fraction <= 1.0:
+            raise ValueError(f"read_fraction: expected 0..1, got {self.cfg.read_fraction}")
+        if self.cfg.read_loss not in READ_LOSSES:
+            raise ValueError(f"read_loss: expected one of {READ_LOSSES}, got {self.cfg.read_loss!r}")
         if not self.cfg.mean_sigma > 0:
             raise ValueError(f"mean_sigma: expected > 0, got {self.cfg.mean_sigma}")
         if self.cfg.high_sigma_fraction > 0 and not self.cfg.mean_sigma / 3 < self.cfg.sigma_max:
@@ -209,6 +220,15 @@ class Denoiser(nn.Module):
             sigma = torch.where(u[0] < f, (lo + (hi - lo) * u[1]).exp(), sigma)
         return sigma
 
+    def sample_read(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor | None:
+        """Which training samples are the posterior-mean read ([B] bool): a `read_fraction` share;
+        None (and no random draw, so older runs reproduce exactly) when that share is 0."""
+        f = self.cfg.read_fraction
+        if f <= 0:
+            return None
+        gen_device = generator.device if generator is not None else device
+        return (torch.rand(batch, generator=generator, device=gen_device) < f).to(device)
+
     def training_condition(self, x0: torch.Tensor, generator: torch.Generator | None = None,
                            num_cond_frames: int | torch.Tensor | None = None,
                            still_bank: torch.Tensor | None = None) -> VideoCondition:
@@ -239,16 +259,24 @@ class Denoiser(nn.Module):
         if self.cfg.anchor == "still" and still_bank is None:
             raise ValueError("anchor='still': the training batch needs cond['still'] (still_latents of each clip)")
         sigma = self.sample_sigma(B, generator, x0.device).to(x0.dtype)  # [B]
+        read = self.sample_read(B, generator, x0.device)  # [B] bool, or None (no extra draws)
+        if read is not None:
+            sigma = torch.where(read, torch.full_like(sigma, self.cfg.mean_sigma), sigma)
         noise = randn(x0.shape, generator, x0.device, x0.dtype)
         x_noisy = x0 + sigma.view(B, 1, 1, 1, 1) * noise
         video_cond = self.training_condition(x0, generator, num_cond_frames,
                                              still_bank if self.cfg.anchor == "still" else None)
         cond = drop_text(cond, self.cfg.text_dropout, generator)
         A = self.anchor(x0, video_cond)
-        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_noisy - A, sigma, cond, video_cond)
+        x_rel = x_noisy - A
+        if read is not None:  # the read: the anchor itself, exactly as `sampler="mean"` feeds it
+            x_rel = torch.where(read.view(B, 1, 1, 1, 1), torch.zeros_like(x_rel), x_rel)
+        net_in, c_noise, cond, c_skip, c_out, x_in = self._inputs(x_rel, sigma, cond, video_cond)
         out = self.net(net_in, c_noise, cond).float()
         target = ((x0 - A - c_skip * x_in) / c_out).float()
         sq = (out - target).pow(2)  # [B, C, T, H, W]
+        if read is not None and self.cfg.read_loss == "l1":
+            sq = torch.where(read.view(B, 1, 1, 1, 1), (out - target).abs(), sq)
         if self.cfg.motion_weight > 0:
             w = motion_weights(x0, self.cfg.motion_weight)  # [B, 1, T, H, W], mean 1 per frame
             sq = sq * w
