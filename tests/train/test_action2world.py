@@ -482,7 +482,7 @@ def test_self_forcing_conditions_on_the_models_own_prediction(runs, tmp_path):
 def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
     """A base model's run takes the data's action spread; a run from an action model keeps the scale
     that model's action MLPs learnt on (not the new data's), and refuses data of another action size;
-    a LoRA adapter directory, which cannot be trained from, is refused by name."""
+    a LoRA adapter directory is continued from its base with the adapter merged in."""
     import shutil
 
     data_scale = tuple(float(s) for s in a2w.action_scale(runs["data"], "actions"))
@@ -503,8 +503,25 @@ def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
         else:
             with pytest.raises(WorldsmithError, match="takes 3-dimensional actions"):
                 a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
-    with pytest.raises(WorldsmithError, match="a LoRA adapter"):  # not "config.json not found"
-        a2w.resolve_config(runs["lora"], None, FAST, data__root=runs["data"])
+    # a LoRA run's export (adapter + action MLPs only) is continued from its merged weights, by LoRA again;
+    # the new adapter names the old one as its base and loads through the chain adapter -> adapter -> base
+    import copy
+
+    from worldsmith.models.lora import merge_lora
+
+    cfg = a2w.resolve_config(runs["lora"], None, FAST, data__root=runs["data"], train__steps=1, lora_rank=4)
+    task = a2w.Action2WorldTask(cfg, text_encoder=runs["enc"])
+    merged = a2w.load_action_denoiser(runs["lora"])
+    assert task.cfg.model.action_scale == merged.net.cfg.action_scale  # its action MLPs' scale, kept
+    start = merge_lora(copy.deepcopy(task.build_model().net)).state_dict()
+    assert start.keys() == merged.net.state_dict().keys()
+    assert all(torch.equal(start[k], v) for k, v in merged.net.state_dict().items())
+    Trainer(task, cfg.train, tmp_path / "lora2").fit()
+    with open(tmp_path / "lora2" / "model" / "adapter_config.json") as f:
+        base_rel = json.load(f)["metadata"]["base_model"]
+    assert os.path.samefile(tmp_path / "lora2" / "model" / base_rel, runs["lora"])
+    again = a2w.load_action_denoiser(str(tmp_path / "lora2" / "model"))
+    assert all(torch.isfinite(p).all() for p in again.parameters())
 
 
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):

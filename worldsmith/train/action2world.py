@@ -176,7 +176,7 @@ class Action2WorldTask(Video2WorldTask):
 
     def build_model(self) -> nn.Module:
         """The base Denoiser's weights in an action-conditioned net (new action MLPs at zero), LoRA-wrapped."""
-        base = Denoiser.from_pretrained(self.cfg.init)
+        base = load_action_denoiser(self.cfg.init) if is_adapter(self.cfg.init) else Denoiser.from_pretrained(self.cfg.init)
         net = DiT(self.cfg.model)
         missing, unexpected = net.load_state_dict(base_weights_for(net.cfg, base.net, log_repatch=True), strict=False)
         if unexpected or any(not k.startswith("action_embedder.") for k in missing):
@@ -329,10 +329,19 @@ def base_weights_for(cfg: DiTConfig, base: DiT, log_repatch: bool = False) -> di
     return repatch_state_dict(state, base.cfg, cfg)
 
 
-def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> Denoiser:
-    """An exported Action2World model: a full checkpoint, or base + LoRA adapter merged at load time."""
+def is_adapter(model_dir: str) -> bool:
+    """Whether `model_dir` is a LoRA run's export (adapter + action MLPs; its base holds the rest)."""
+    return os.path.isfile(os.path.join(model_dir, ADAPTER_CONFIG))
+
+
+MAX_ADAPTER_CHAIN = 16  # a LoRA run continued from a LoRA run names that adapter as its base; deeper is a loop
+
+
+def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu", _depth: int = 0) -> Denoiser:
+    """An exported Action2World model: a full checkpoint, or base + LoRA adapter merged at load time
+    (the base may itself be an adapter, when a LoRA run continued another: merged first)."""
     d = require_dir(model_dir, "action world model directory")
-    if not os.path.isfile(os.path.join(d, ADAPTER_CONFIG)):
+    if not is_adapter(d):
         den = Denoiser.from_pretrained(d, device=device)
         if den.net.action_embedder is None:
             raise WorldsmithError(f"{d}: not an action-conditioned model (no action_dim in config.json); "
@@ -349,7 +358,10 @@ def load_action_denoiser(model_dir: str, device: str | torch.device = "cpu") -> 
     base_dir = os.path.normpath(os.path.join(d, meta["base_model"]))  # relative to the adapter (or absolute)
     if not os.path.isdir(base_dir):
         raise WorldsmithError(f"{where}: base model {base_dir} not found (the adapter merges into it)")
-    base = Denoiser.from_pretrained(base_dir)
+    if _depth >= MAX_ADAPTER_CHAIN:
+        raise WorldsmithError(f"{where}: more than {MAX_ADAPTER_CHAIN} adapters deep through 'base_model' (a loop?)")
+    base = (load_action_denoiser(base_dir, _depth=_depth + 1) if is_adapter(base_dir)
+            else Denoiser.from_pretrained(base_dir))
     net = DiT(from_dict(DiTConfig, meta["model"], where=where))
     net.load_state_dict(base_weights_for(net.cfg, base.net), strict=False)  # a LoRA run may re-patch its base
     apply_lora(net, lora_cfg, under="blocks")

@@ -89,9 +89,15 @@ def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
 
     d = require_dir(model_dir, "world model directory")
     if os.path.isfile(os.path.join(d, ADAPTER_CONFIG_NAME)) and not os.path.isfile(os.path.join(d, "config.json")):
-        raise WorldsmithError(f"{d}: a LoRA adapter (only the adapter and action MLPs are saved), not a whole model "
-                              f"to train from; eval and the envs load it merged into its base; to continue "
-                              f"training, post-train with --lora-rank 0 or start again from its base")
+        # a LoRA run's export: the net and diffusion settings live in the adapter's metadata (the weights
+        # are its base's plus the adapter, merged by `action2world.load_action_denoiser`)
+        path = os.path.join(d, ADAPTER_CONFIG_NAME)
+        meta = read_json(path, "LoRA adapter config").get("metadata", {})
+        missing = [k for k in ("base_model", "model", "diffusion") if k not in meta]
+        if missing:
+            raise WorldsmithError(f"{path}: missing '{missing[0]}' in its metadata")
+        return (from_dict(DiTConfig, meta["model"], where=path), from_dict(DiffusionConfig, meta["diffusion"], where=path),
+                read_json(os.path.join(d, "world_model.json"), "world model world_model.json"))
     out = []
     for name, cls in (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig), ("world_model.json", None)):
         path = os.path.join(d, name)
