@@ -160,3 +160,23 @@ def test_dynamics_check_is_the_share_of_the_still_past_error_the_true_past_remov
     del agg["test"]["all"]["9"]["m_mean"], agg["test"]["fall"]["9"]["m_mean"]  # sampler "mean": the model is the mean
     assert dynamics_check(agg, "m", 9)["scenarios"]["fall"]["uses_the_past"] == pytest.approx(-0.25)
     assert dynamics_check(agg, None, 9) is None and dynamics_check(agg, "m", 1) is None
+
+
+def test_caption_check_is_the_share_of_the_neutral_prompt_error_the_caption_removes():
+    from worldsmith.eval.physics_run import caption_check
+
+    def cell(mse):
+        return {"mse": mse, "clips": 1}
+
+    agg = {"test": {
+        "projectile": {"9": {"m_mean": cell(10.0), "m_no_caption": cell(40.0), "m_static_past": cell(12.0)}},
+        "fall": {"9": {"m_mean": cell(30.0), "m_no_caption": cell(25.0), "m_static_past": cell(40.0)}},
+        "all": {"9": {"m_mean": cell(20.0), "m_no_caption": cell(32.5), "m_static_past": cell(26.0)}},
+    }}
+    cap = caption_check(agg, "m", 9)
+    assert cap["caption"] == "m_mean" and cap["no_caption"] == "m_no_caption" and cap["K"] == 9
+    assert cap["scenarios"]["projectile"]["uses_the_caption"] == pytest.approx(0.75)  # 1 - 10 / 40
+    assert cap["scenarios"]["fall"]["uses_the_caption"] == pytest.approx(-0.2)  # the caption misleads here
+    assert cap["scenarios"]["all"]["mse_caption"] == 20.0 and cap["scenarios"]["all"]["mse_no_caption"] == 32.5
+    del agg["test"]["all"]["9"]["m_no_caption"]  # not scored (e.g. a sampler without the mean): no check
+    assert caption_check(agg, "m", 9) is None and caption_check(agg, None, 9) is None

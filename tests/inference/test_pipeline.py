@@ -295,8 +295,13 @@ def test_eval_physics_scores_the_model_and_its_tokenizer(world, tmp_path):
     assert res["settings"]["aug_sigma"] == 0.001  # the model's default, read from its diffusion.json
     assert res["settings"]["mean_sigma"] == 30.0  # likewise
     rows = {r["method"]: r for r in res["rows"]}
-    assert {"world_model", "world_model_mean", "world_model_static_past", "tokenizer_recon", "copy_last",
-            "physical_variance"} <= set(rows)
+    assert {"world_model", "world_model_mean", "world_model_static_past", "world_model_no_caption",
+            "tokenizer_recon", "copy_last", "physical_variance"} <= set(rows)
+    cap = res["caption_check"]  # the same mean with the neutral prompt, scored beside it
+    assert cap["caption"] == "world_model_mean" and cap["no_caption"] == "world_model_no_caption"
+    assert cap["scenarios"]["all"]["mse_no_caption"] > 0
+    html = (out / "report.html").read_text()
+    assert "How much does the model lean on the caption?" in html and "uses the caption" in html
     assert any("posterior mean" in t["target"] for t in res["targets"])
     dyn = res["dynamics_check"]  # K = 1: the still past is the true past, so nothing to remove
     assert dyn["true_past"] == "world_model_mean" and dyn["K"] == 1

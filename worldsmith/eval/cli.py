@@ -203,6 +203,10 @@ def cmd_physics(args) -> int:
     if dyn:
         print(f"uses the motion it is shown: the true past removes {dyn['uses_the_past']:+.1%} of the error of "
               f"its prediction from a still past (about 0: hedging, not dynamics)")
+    cap = (res.get("caption_check") or {}).get("scenarios", {}).get("all")
+    if cap:
+        print(f"leans on the caption: the caption removes {cap['uses_the_caption']:+.1%} of the error of its "
+              f"prediction with a neutral prompt")
     print(f"report: {args.out}/report.html")
     return 0
 

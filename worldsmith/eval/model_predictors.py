@@ -5,7 +5,10 @@
   model that decodes through this tokenizer can beat it);
 - a dynamics check, "<model>_static_past": the posterior mean predicted from a past that stands
   still (the last given frame K times). Compared with the mean from the true past it says how
-  much of the model's accuracy comes from the motion it was shown (`physics_run.dynamics_check`).
+  much of the model's accuracy comes from the motion it was shown (`physics_run.dynamics_check`);
+- a caption check, "<model>_no_caption": the posterior mean from the true past with a neutral prompt
+  (NEUTRAL_PROMPT, what a clip without a caption gets), which says how much it leans on the text
+  (`physics_run.caption_check`).
 
 Guardrails and prompt upsampling are off here: the prompts are the simulator's captions and
 the benchmark measures the model, not the guards.
@@ -17,11 +20,13 @@ import zlib
 
 import numpy as np
 
+NEUTRAL_PROMPT = "a physical scene"  # the prompt of a clip without a caption, and of the caption check
+
 
 def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, device: str = "auto",
                     sampler: str = "dpmpp_2m", mean: bool = True, aug_sigma: float | None = None,
                     decode: str = "plain", change_threshold: float = 0.0,
-                    mean_sigma: float | None = None, static_past: bool = True,
+                    mean_sigma: float | None = None, static_past: bool = True, caption_check: bool = True,
                     use_mean_decoder: bool = True) -> tuple[str, dict]:
     """(model name, {name: predictor}) for the world model and its tokenizer ceiling.
 
@@ -52,16 +57,16 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
     def world_model(case, K: int, n: int) -> np.ndarray:
         check(case)
         seed = zlib.crc32(case.key.encode()) & 0x7FFFFFFF  # same clip, same noise, every run
-        res = pipe(case.caption or "a physical scene", input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
+        res = pipe(case.caption or NEUTRAL_PROMPT, input=case.rgb[:K], num_cond_frames=K, num_frames=K + n,
                    steps=steps, guidance=guidance, seed=seed, sampler=sampler, aug_sigma=aug_sigma,
                    sigma_max=mean_sigma if sampler == "mean" else None,
                    decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
 
-    def world_model_mean(case, K: int, n: int, still: bool = False) -> np.ndarray:
+    def world_model_mean(case, K: int, n: int, still: bool = False, caption: bool = True) -> np.ndarray:
         check(case)
         past = np.repeat(case.rgb[K - 1:K], K, axis=0) if still else case.rgb[:K]
-        res = pipe(case.caption or "a physical scene", input=past, num_cond_frames=K, num_frames=K + n,
+        res = pipe((caption and case.caption) or NEUTRAL_PROMPT, input=past, num_cond_frames=K, num_frames=K + n,
                    guidance=guidance, seed=0, sampler="mean", sigma_max=mean_sigma, aug_sigma=aug_sigma,
                    decode=decode, change_threshold=change_threshold)
         return res.frames[K:K + n]
@@ -78,5 +83,7 @@ def load_predictors(model_dir: str, *, steps: int = 35, guidance: float = 0.0, d
         preds[f"{name}_mean"] = world_model_mean
     if static_past and (mean or sampler == "mean"):
         preds[f"{name}_static_past"] = lambda case, K, n: world_model_mean(case, K, n, still=True)
+    if caption_check and (mean or sampler == "mean"):
+        preds[f"{name}_no_caption"] = lambda case, K, n: world_model_mean(case, K, n, caption=False)
     preds["tokenizer_recon"] = tokenizer_recon
     return os.path.basename(os.path.normpath(model_dir)) or name, preds

@@ -84,6 +84,7 @@ def run(out_dir: str, predictors: dict | None = None, *, scenarios: list[str] | 
         results["targets"] += [dict(t, target=f"{t['target']} [one-step posterior mean]", method=f"{model_name}_mean")
                                for t in check_targets(results["aggregate"], f"{model_name}_mean")]
     results["dynamics_check"] = dynamics_check(results["aggregate"], model_name, max(cond_frames))
+    results["caption_check"] = caption_check(results["aggregate"], model_name, max(cond_frames))
     atomic_write_json(os.path.join(out_dir, "results.json"), results)
     videos = sample_videos(cases, preds, results, model_name, videos_per_scenario, max(cond_frames))
     atomic_write_text(os.path.join(out_dir, "report.html"), render_report(results, videos))
@@ -97,25 +98,40 @@ def _get(agg, split, scen, K, method, metric):
         return None
 
 
-def dynamics_check(agg: dict, model: str | None, K: int) -> dict | None:
-    """Does the model use the motion it is shown? Per scenario (in distribution, K frames), the mean
-    squared error of its posterior mean from the true past and from a past that stands still
-    (`<model>_static_past`), and the share of the latter that the true past removes:
-    1 - MSE(true) / MSE(static). About 0 means its edge over copy-last is hedging, not dynamics."""
+def _share_removed(agg: dict, model: str | None, K: int, ablated: str, keys: tuple[str, str, str]) -> dict | None:
+    """Per scenario (in distribution, K frames), the MSE of the model's posterior mean and of
+    `<model><ablated>` (the same read with one input taken away), and the share of the latter's
+    error that the input removes: 1 - MSE(full) / MSE(ablated). `keys`: (full, ablated, share) names."""
     if not model:
         return None
     test = agg.get("test", {})
     some = test.get("all", {}).get(str(K), {})
-    static = f"{model}_static_past"
-    true = f"{model}_mean" if f"{model}_mean" in some else model
-    if static not in some or true not in some:
+    other = f"{model}{ablated}"
+    full = f"{model}_mean" if f"{model}_mean" in some else model
+    if other not in some or full not in some:
         return None
-    out = {"true_past": true, "static_past": static, "K": K, "scenarios": {}}
+    k_full, k_other, k_share = keys
+    out = {k_full: full, k_other: other, "K": K, "scenarios": {}}
     for scen, byk in test.items():
-        a, b = (byk.get(str(K), {}).get(m, {}).get("mse") for m in (true, static))
+        a, b = (byk.get(str(K), {}).get(m, {}).get("mse") for m in (full, other))
         if a is not None and b:
-            out["scenarios"][scen] = {"mse_true_past": a, "mse_static_past": b, "uses_the_past": 1 - a / b}
+            out["scenarios"][scen] = {f"mse_{k_full}": a, f"mse_{k_other}": b, k_share: 1 - a / b}
     return out
+
+
+def dynamics_check(agg: dict, model: str | None, K: int) -> dict | None:
+    """Does the model use the motion it is shown? Its posterior mean from the true past against the
+    same from a past that stands still (`<model>_static_past`): "uses_the_past" = 1 - MSE(true) /
+    MSE(static). About 0 means its edge over copy-last is hedging, not dynamics."""
+    return _share_removed(agg, model, K, "_static_past", ("true_past", "static_past", "uses_the_past"))
+
+
+def caption_check(agg: dict, model: str | None, K: int) -> dict | None:
+    """How much does the model lean on the caption? Its posterior mean with the clip's caption against
+    the same with a neutral one (`<model>_no_caption`, the prompt a clip without caption gets):
+    "uses_the_caption" = 1 - MSE(caption) / MSE(neutral). Large next to a small "uses_the_past":
+    the model predicts from the text more than from the motion it is shown."""
+    return _share_removed(agg, model, K, "_no_caption", ("caption", "no_caption", "uses_the_caption"))
 
 
 def check_targets(agg: dict, model: str | None) -> list[dict]:
@@ -200,19 +216,29 @@ def render_report(results: dict, videos: dict) -> str:
             ["target", "result", "detail"],
             [[t["target"], "PASS" if t["passed"] else "FAIL — we fall short here", t["detail"]]
              for t in results["targets"]]))
-    dyn = results.get("dynamics_check")
-    if dyn and dyn["scenarios"]:
-        scen = ["all"] + [s for s in dyn["scenarios"] if s != "all"]
-        share = dyn["scenarios"].get("all", {}).get("uses_the_past")
-        body.append("<h2>Does the model use the motion it is shown?</h2><p class='note'>Its posterior mean "
-                    f"from the true {dyn['K']} frames against the same from a past that stands still (the last "
-                    "given frame repeated): the share of the static-past error that the true past removes. Near "
-                    "0, the model's edge over copy-last is hedging (blurring where something might move), not "
-                    f"dynamics. Over all scenarios: <b>{report.fmt(None if share is None else 100 * share, 1)}%</b>."
-                    "</p>" + report.table(
-                        ["scenario", "MSE, true past", "MSE, static past", "uses the past"],
-                        [[s, dyn["scenarios"][s]["mse_true_past"], dyn["scenarios"][s]["mse_static_past"],
-                          f"{100 * dyn['scenarios'][s]['uses_the_past']:+.1f}%"] for s in scen if s in dyn["scenarios"]]))
+    for key, title, what, cols in (
+            ("dynamics_check", "Does the model use the motion it is shown?",
+             "against the same from a past that stands still (the last given frame repeated): the share of the "
+             "static-past error that the true past removes. Near 0, the model's edge over copy-last is hedging "
+             "(blurring where something might move), not dynamics.",
+             ("true_past", "static_past", "uses_the_past", "MSE, true past", "MSE, static past", "uses the past")),
+            ("caption_check", "How much does the model lean on the caption?",
+             "against the same with a neutral prompt (\"a physical scene\", what a clip without a caption gets): "
+             "the share of the neutral-prompt error that the caption removes. Large next to a small share above, "
+             "the model predicts from the text more than from the frames.",
+             ("caption", "no_caption", "uses_the_caption", "MSE, caption", "MSE, neutral prompt",
+              "uses the caption"))):
+        chk = results.get(key)
+        if not chk or not chk["scenarios"]:
+            continue
+        a, b, share_key, col_a, col_b, col_share = cols
+        scen = ["all"] + [s for s in chk["scenarios"] if s != "all"]
+        share = chk["scenarios"].get("all", {}).get(share_key)
+        body.append(f"<h2>{title}</h2><p class='note'>Its posterior mean from {chk['K']} frames {what} Over all "
+                    f"scenarios: <b>{report.fmt(None if share is None else 100 * share, 1)}%</b>.</p>" + report.table(
+                        ["scenario", col_a, col_b, col_share],
+                        [[s, chk["scenarios"][s][f"mse_{a}"], chk["scenarios"][s][f"mse_{b}"],
+                          f"{100 * chk['scenarios'][s][share_key]:+.1f}%"] for s in scen if s in chk["scenarios"]]))
     if results["failures"]:
         body.append(f"<p class='warn'>{len(results['failures'])} test clips could not be built; see results.json.</p>")
     for split, title in (("test", "In distribution"), ("ood", "Out of distribution (speed, size or mass outside the training range)")):
