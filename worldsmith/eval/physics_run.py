@@ -221,12 +221,13 @@ def render_report(results: dict, videos: dict) -> str:
              "against the same from a past that stands still (the last given frame repeated): the share of the "
              "static-past error that the true past removes. Near 0, the model's edge over copy-last is hedging "
              "(blurring where something might move), not dynamics.",
-             ("true_past", "static_past", "uses_the_past", "MSE, true past", "MSE, static past", "uses the past")),
+             ("true_past", "static_past", "uses_the_past", "MSE x 1000, true past", "MSE x 1000, static past",
+              "uses the past")),
             ("caption_check", "How much does the model lean on the caption?",
              "against the same with a neutral prompt (\"a physical scene\", what a clip without a caption gets): "
              "the share of the neutral-prompt error that the caption removes. Large next to a small share above, "
              "the model predicts from the text more than from the frames.",
-             ("caption", "no_caption", "uses_the_caption", "MSE, caption", "MSE, neutral prompt",
+             ("caption", "no_caption", "uses_the_caption", "MSE x 1000, caption", "MSE x 1000, neutral prompt",
               "uses the caption"))):
         chk = results.get(key)
         if not chk or not chk["scenarios"]:
@@ -237,7 +238,7 @@ def render_report(results: dict, videos: dict) -> str:
         body.append(f"<h2>{title}</h2><p class='note'>Its posterior mean from {chk['K']} frames {what} Over all "
                     f"scenarios: <b>{report.fmt(None if share is None else 100 * share, 1)}%</b>.</p>" + report.table(
                         ["scenario", col_a, col_b, col_share],
-                        [[s, chk["scenarios"][s][f"mse_{a}"], chk["scenarios"][s][f"mse_{b}"],
+                        [[s, f"{1000 * chk['scenarios'][s][f'mse_{a}']:.3f}", f"{1000 * chk['scenarios'][s][f'mse_{b}']:.3f}",
                           f"{100 * chk['scenarios'][s][share_key]:+.1f}%"] for s in scen if s in chk["scenarios"]]))
     if results["failures"]:
         body.append(f"<p class='warn'>{len(results['failures'])} test clips could not be built; see results.json.</p>")
