@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from worldsmith.data import ClipDataset, dataset_info, iter_clips, read_manifest
+from worldsmith.data.dataset import WORKER_START_METHOD
 from worldsmith.utils.errors import WorldsmithError
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -86,7 +87,8 @@ def test_two_ranks_two_workers_are_disjoint_and_cover_the_split(tmp_path, shard_
 
     def keys_of_rank(rank):
         ds = ClipDataset(root, num_frames=2, seed=3, rank=rank, world_size=2)
-        return [it["key"] for it in DataLoader(ds, batch_size=None, num_workers=2)]
+        return [it["key"] for it in DataLoader(ds, batch_size=None, num_workers=2,
+                                               multiprocessing_context=WORKER_START_METHOD)]
 
     r0, r1 = keys_of_rank(0), keys_of_rank(1)
     assert r0 and r1 and not set(r0) & set(r1)
@@ -165,14 +167,18 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from worldsmith.data import ClipDataset
 
-dist.init_process_group("gloo")
-ds = ClipDataset(sys.argv[1], num_frames=2, seed=5)  # rank/world_size from torch.distributed
-assert ds.rank_world() == (dist.get_rank(), 2)
-keys = [it["key"] for it in DataLoader(ds, batch_size=None, num_workers=2)]
-with open(os.path.join(sys.argv[2], f"rank{dist.get_rank()}.json"), "w") as f:
-    json.dump(keys, f)
-dist.barrier()
-dist.destroy_process_group()
+from worldsmith.data.dataset import WORKER_START_METHOD
+
+if __name__ == "__main__":  # spawned loader workers import this file again
+    dist.init_process_group("gloo")
+    ds = ClipDataset(sys.argv[1], num_frames=2, seed=5)  # rank/world_size from torch.distributed
+    assert ds.rank_world() == (dist.get_rank(), 2)
+    keys = [it["key"] for it in DataLoader(ds, batch_size=None, num_workers=2,
+                                           multiprocessing_context=WORKER_START_METHOD)]
+    with open(os.path.join(sys.argv[2], f"rank{dist.get_rank()}.json"), "w") as f:
+        json.dump(keys, f)
+    dist.barrier()
+    dist.destroy_process_group()
 """
 
 

@@ -30,6 +30,12 @@ from .reader import _CLIP_ERRORS, _check_split, _group_by_shard, decode_clip, it
 
 log = logging.getLogger(__name__)
 
+# Loader workers start in a clean interpreter, not by fork: with PyAV 18.1.1 a forked worker hangs in
+# its first decode (a lock taken in the parent, never released in the child), and fork-after-threads
+# is unsafe in general. `ClipLoader` uses this unless given another `multiprocessing_context`; pass
+# the same to a plain `torch.utils.data.DataLoader` over a ClipDataset. sim and curate spawn too.
+WORKER_START_METHOD = "spawn"
+
 
 def _parse_size(size) -> tuple[int, int] | None:
     if size is None:
@@ -118,6 +124,14 @@ class ClipDataset(IterableDataset):
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             return torch.distributed.get_rank(), torch.distributed.get_world_size()
         return 0, 1
+
+    def __getstate__(self) -> dict:
+        """Pickled for a spawned loader worker, which has no process group of its own: carry the
+        (rank, world_size) the parent sees, so ranks still read disjoint clips."""
+        state = self.__dict__.copy()
+        if state.get("_world_size") is None:
+            state["_rank"], state["_world_size"] = self.rank_world()
+        return state
 
     def assignment(self, epoch: int, worker_id: int = 0, num_workers: int = 1) -> list[tuple[str, list[str]]]:
         """The (shard, keys) this reader handles in `epoch`: disjoint across readers."""
@@ -260,8 +274,11 @@ class ClipLoader:
 
             # workers get a copy of the dataset when the iterator starts: set the skip first
             self.dataset._resume_batches = (self.batches, self.batch_size)
+            kwargs = dict(self.loader_kwargs)
+            if self.num_workers > 0:  # see WORKER_START_METHOD
+                kwargs.setdefault("multiprocessing_context", WORKER_START_METHOD)
             self._it = iter(DataLoader(self.dataset, batch_size=self.batch_size,
-                                       num_workers=self.num_workers, **self.loader_kwargs))
+                                       num_workers=self.num_workers, **kwargs))
         batch = next(self._it)
         self.batches += 1
         return batch
