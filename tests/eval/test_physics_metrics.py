@@ -143,16 +143,16 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     assert physics.copy_last_means([case], 9)["collision"] == pytest.approx(copy)
 
 
+def _agg(**scenarios) -> dict:
+    """An aggregate with one K = 9 cell {"mse", "clips"} per (scenario, method): _agg(fall={"m": 1.0})."""
+    return {"test": {s: {"9": {m: {"mse": v, "clips": 1} for m, v in cells.items()}} for s, cells in scenarios.items()}}
+
+
 def test_dynamics_check_is_the_share_of_the_still_past_error_the_true_past_removes():
     from worldsmith.eval.physics_run import dynamics_check
 
-    def cell(mse):
-        return {"mse": mse, "clips": 1}
-
-    agg = {"test": {
-        "fall": {"9": {"m_mean": cell(30.0), "m_static_past": cell(40.0), "m": cell(50.0)}},
-        "all": {"9": {"m_mean": cell(20.0), "m_static_past": cell(20.0), "m": cell(50.0)}},
-    }}
+    agg = _agg(fall={"m_mean": 30.0, "m_static_past": 40.0, "m": 50.0},
+               all={"m_mean": 20.0, "m_static_past": 20.0, "m": 50.0})
     dyn = dynamics_check(agg, "m", 9)
     assert dyn["true_past"] == "m_mean" and dyn["static_past"] == "m_static_past"
     assert dyn["scenarios"]["fall"]["uses_the_past"] == pytest.approx(0.25)  # 1 - 30 / 40
@@ -165,14 +165,9 @@ def test_dynamics_check_is_the_share_of_the_still_past_error_the_true_past_remov
 def test_caption_check_is_the_share_of_the_neutral_prompt_error_the_caption_removes():
     from worldsmith.eval.physics_run import caption_check
 
-    def cell(mse):
-        return {"mse": mse, "clips": 1}
-
-    agg = {"test": {
-        "projectile": {"9": {"m_mean": cell(10.0), "m_no_caption": cell(40.0), "m_static_past": cell(12.0)}},
-        "fall": {"9": {"m_mean": cell(30.0), "m_no_caption": cell(25.0), "m_static_past": cell(40.0)}},
-        "all": {"9": {"m_mean": cell(20.0), "m_no_caption": cell(32.5), "m_static_past": cell(26.0)}},
-    }}
+    agg = _agg(projectile={"m_mean": 10.0, "m_no_caption": 40.0, "m_static_past": 12.0},
+               fall={"m_mean": 30.0, "m_no_caption": 25.0, "m_static_past": 40.0},
+               all={"m_mean": 20.0, "m_no_caption": 32.5, "m_static_past": 26.0})
     cap = caption_check(agg, "m", 9)
     assert cap["caption"] == "m_mean" and cap["no_caption"] == "m_no_caption" and cap["K"] == 9
     assert cap["scenarios"]["projectile"]["uses_the_caption"] == pytest.approx(0.75)  # 1 - 10 / 40
