@@ -267,7 +267,7 @@ def _train_read(read_loss: str, steps: int = 150) -> float:
     from worldsmith.diffusion import generate, sampling_plan
 
     den = Denoiser(tiny_net(), DiffusionConfig(read_fraction=1.0, read_loss=read_loss,
-                                                               cond_frame_choices=(1,), text_dropout=0.0))
+                                               cond_frame_choices=(1,), text_dropout=0.0))
     opt = torch.optim.Adam(den.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
     B, cond = 32, {"text": torch.zeros(32, 5, 8), "text_mask": torch.ones(32, 5, dtype=torch.bool)}

@@ -522,6 +522,19 @@ def test_continuing_an_action_model_keeps_its_action_scale(runs, tmp_path):
     assert os.path.samefile(tmp_path / "lora2" / "model" / base_rel, runs["lora"])
     again = a2w.load_action_denoiser(str(tmp_path / "lora2" / "model"))
     assert all(torch.isfinite(p).all() for p in again.parameters())
+    loop = tmp_path / "loop"  # an adapter that names itself as its base: refused, not recursed forever
+    shutil.copytree(runs["lora"], loop)
+    with open(loop / "adapter_config.json") as f:
+        ac = json.load(f)
+    ac["metadata"]["base_model"] = "."
+    with open(loop / "adapter_config.json", "w") as f:
+        json.dump(ac, f)
+    with pytest.raises(WorldsmithError, match="adapters deep"):
+        a2w.load_action_denoiser(str(loop))
+    from worldsmith.inference.pipeline import WorldPipeline
+
+    with pytest.raises(WorldsmithError, match="LoRA adapter of an action-conditioned model"):
+        WorldPipeline.from_pretrained(runs["lora"], device="cpu")  # predict / eval physics: not "config.json"
 
 
 def test_latent_rollout_is_causal_and_pixel_rollout_still_runs(runs):

@@ -17,6 +17,7 @@ from ..utils.atomic import atomic_write_json, atomic_write_text
 from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
 from . import physics, report
+from .model_predictors import NEUTRAL_PROMPT
 
 PASSIVE = ("fall", "projectile", "collision", "incline", "pendulum", "stack", "dominoes", "seesaw")
 BASELINES = ("copy_last", "pixel_linear", "const_velocity", "const_acceleration")
@@ -224,7 +225,7 @@ def render_report(results: dict, videos: dict) -> str:
              ("true_past", "static_past", "uses_the_past", "MSE x 1000, true past", "MSE x 1000, static past",
               "uses the past")),
             ("caption_check", "How much does the model lean on the caption?",
-             "against the same with a neutral prompt (\"a physical scene\", what a clip without a caption gets): "
+             f"against the same with a neutral prompt (\"{NEUTRAL_PROMPT}\", what a clip without a caption gets): "
              "the share of the neutral-prompt error that the caption removes. Large next to a small share above, "
              "the model predicts from the text more than from the frames.",
              ("caption", "no_caption", "uses_the_caption", "MSE x 1000, caption", "MSE x 1000, neutral prompt",

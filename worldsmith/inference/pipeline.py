@@ -91,6 +91,11 @@ class WorldPipeline:
         from ..utils.device import resolve_device
 
         d = require_dir(model_dir, "--model")
+        from ..models.lora import ADAPTER_CONFIG_NAME
+
+        if os.path.isfile(os.path.join(d, ADAPTER_CONFIG_NAME)):
+            raise WorldsmithError(f"--model {d}: a LoRA adapter of an action-conditioned model; it rolls out with "
+                                  f"actions (`worldsmith eval actions|policy`, the Gymnasium envs), not with predict")
         meta = read_json(os.path.join(d, "world_model.json"), "--model world_model.json")
         dev = resolve_device(device)
         den = Denoiser.from_pretrained(d, device=dev).eval()

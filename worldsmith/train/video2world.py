@@ -92,7 +92,10 @@ def read_world_model(model_dir: str) -> tuple[DiTConfig, DiffusionConfig, dict]:
         # a LoRA run's export: the net and diffusion settings live in the adapter's metadata (the weights
         # are its base's plus the adapter, merged by `action2world.load_action_denoiser`)
         path = os.path.join(d, ADAPTER_CONFIG_NAME)
-        meta = read_json(path, "LoRA adapter config").get("metadata", {})
+        data = read_json(path, "LoRA adapter config")
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        if not isinstance(meta, dict):
+            raise WorldsmithError(f"{path}: expected a JSON object with a 'metadata' object")
         missing = [k for k in ("base_model", "model", "diffusion") if k not in meta]
         if missing:
             raise WorldsmithError(f"{path}: missing '{missing[0]}' in its metadata")
