@@ -139,6 +139,12 @@ def test_latent_cache_matches_on_the_fly_and_resumes_exactly(assets, tmp_path):
     # another window length: refused, naming the field
     with pytest.raises(WorldsmithError, match="num_frames"):
         build_or_load(make_task(assets, data__latent_cache=cache, data__num_frames=9), cache)
+    # the data's captions changed since the build (`sim recaption`): refused, naming the clip
+    stale = dict(prompts, prompts=["an older caption"] + prompts["prompts"][1:])
+    with open(os.path.join(cache, "prompts.json"), "w") as f:
+        json.dump(stale, f)
+    with pytest.raises(WorldsmithError, match="caption changed since the cache was built"):
+        build_or_load(task, cache)
     # bad input: a file where the directory should be; a cache that lost a file
     (tmp_path / "afile").write_text("x")
     with pytest.raises(WorldsmithError, match="not a directory"):

@@ -117,6 +117,14 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     case = physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21)
     again = physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21)
     assert (again.rgb == case.rgb).all() and (again.seg == case.seg).all() and again.meta == case.meta
+    assert again.caption == case.caption
+    # a cache written by an older captioner gets today's caption, written again from its meta
+    path = next(tmp_path.glob("collision-test-*.npz"))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["caption"] = np.array("an out-of-date caption")
+    np.savez_compressed(path, **arrays)
+    assert physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21).caption == case.caption
     preds = {**physics.baseline_predictors(), "physical_variance": physics.physical_variance,
              "truth": lambda c, K, n: c.rgb[K:K + n]}
     res = physics.evaluate([case], preds, cond_frames=(1, 9))

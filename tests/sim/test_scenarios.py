@@ -202,3 +202,33 @@ def test_free_flight_follows_gravity_and_inertia():
     np.testing.assert_allclose(v[:, 0], v[0, 0], rtol=1e-3)  # no horizontal force, no damping
     launch = c.meta["params"]["objects"][0]["linvel"]
     np.testing.assert_allclose(v[0, 0], launch[0], rtol=1e-3)
+
+
+def test_fall_captions_count_bounces_after_the_landing():
+    from worldsmith.sim.passive import caption_fall
+
+    def caption(*impacts, seed=0):
+        params = {"floor": {"color_name": "grey"},
+                  "objects": [{"name": n} for n in ("red ball", "blue cube", "lime cylinder")[:len(impacts)]]}
+        out = {"objects": [{"floor_impacts": k} for k in impacts]}
+        return caption_fall(params, out, np.random.default_rng(seed))
+
+    for seed in range(6):  # every template
+        assert "bounce" not in caption(1, seed=seed) and "stays there" in caption(1, seed=seed)
+        assert "bounce" not in caption(0, seed=seed) and "falling" in caption(0, seed=seed)
+        assert "bounces once" in caption(2, seed=seed) and "bounces three times" in caption(4, seed=seed)
+    many = caption(1, 3, 0)
+    assert ("a red ball hits the floor and stays there" in many and "a blue cube lands and bounces twice" in many
+            and "a lime cylinder keeps falling" in many)
+
+
+def test_a_caption_is_written_again_from_stored_meta():
+    from worldsmith.sim.clip import caption_from_meta
+    from worldsmith.utils.errors import WorldsmithError
+
+    for scenario in ("fall", "pendulum", "dominoes", "robot_push"):
+        c = simulate_clip(scenario, 5, frames=12)
+        stored = json.loads(json.dumps(c.meta, default=lambda o: o.item() if hasattr(o, "item") else o.tolist()))
+        assert caption_from_meta(stored) == c.caption, scenario  # JSON turned seg ids into strings
+    with pytest.raises(WorldsmithError, match="outcome"):
+        caption_from_meta({"scenario": "fall", "seed": 1, "params": {}})

@@ -56,7 +56,7 @@ class ClipWriter:
             raise WorldsmithError(f"clip dataset output {self.root}: directory exists, is not empty "
                                   "and is not a clip dataset; choose a new or empty directory")
         os.makedirs(self.shard_dir, exist_ok=True)
-        self._lock = _take_lock(self.root)
+        self._lock = take_lock(self.root)
         try:
             self._open_existing(info)
         except BaseException:
@@ -343,7 +343,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _take_lock(root: str) -> str:
+def take_lock(root: str) -> str:
     """Claim `root` for this process (DIR/.writer.lock holds the pid), so that two jobs never
     write one dataset at once. A lock left by a dead process (a killed run) is taken over."""
     path = os.path.join(root, LOCK)

@@ -266,7 +266,7 @@ def load_or_simulate(root: str, scenario: str, scenario_index: int, i: int, ood:
     """One test case, cached in `root` as a compressed .npz (reused on the next run)."""
     import json
 
-    from ..sim.clip import simulate_clip
+    from ..sim.clip import caption_from_meta, simulate_clip
     from ..utils.atomic import atomic_path
 
     seed = test_seed(scenario_index, i, ood)
@@ -274,9 +274,9 @@ def load_or_simulate(root: str, scenario: str, scenario_index: int, i: int, ood:
     split = "ood" if ood else "test"
     if os.path.exists(path):
         z = np.load(path, allow_pickle=False)
-        meta = json.loads(str(z["meta"]))
+        meta = json.loads(str(z["meta"]))  # the caption is written again: a cache outlives captioner fixes
         return PhysicsCase(key=f"{scenario}-{split}-{seed}", scenario=scenario, split=split, rgb=z["rgb"],
-                           seg=z["seg"].astype(np.int16), meta=meta, caption=str(z["caption"]),
+                           seg=z["seg"].astype(np.int16), meta=meta, caption=caption_from_meta(meta),
                            perturbed_rgb=z["perturbed_rgb"], actions=z["actions"] if "actions" in z else None)
     clip = simulate_clip(scenario, seed, resolution=resolution, frames=frames, fps=fps, ood=ood)
     pert = simulate_clip(scenario, seed, resolution=resolution, frames=frames, fps=fps, ood=ood, perturb=perturb)

@@ -1,4 +1,4 @@
-"""`worldsmith sim ...` commands: list the scenarios, generate a clip dataset."""
+"""`worldsmith sim ...` commands: list the scenarios, generate a clip dataset, write its captions again."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .generate import ROBOT_POLICY_CHOICES
 
 
 def register(sub) -> None:
-    """Add the `sim` group: `list` and `generate`."""
+    """Add the `sim` group: `list`, `generate` and `recaption`."""
     g = add_group(sub, "sim", "physics simulator: ground-truth video of physical events")
 
     p = g.add_parser("list", help="list the scenarios", description="List the simulator's scenarios.")
@@ -42,6 +42,15 @@ def register(sub) -> None:
                    "as at the start of an episode (default 0)")
     p.set_defaults(func=cmd_generate)
 
+    p = g.add_parser("recaption", help="write a simulator dataset's captions again with today's captioner",
+                     description="Write every simulator clip's caption again from its stored meta (scenario, "
+                     "seed, parameters, outcome) with today's captioner, e.g. after a captioner fix. Frames, "
+                     "arrays and meta are kept; shards with a changed caption are rewritten atomically, then "
+                     "the manifest. A latent cache built from the old words is refused afterwards: rebuild it.")
+    p.add_argument("dataset", help="clip dataset directory (from `worldsmith sim generate`)")
+    p.add_argument("--dry-run", action="store_true", help="only count the captions that would change")
+    p.set_defaults(func=cmd_recaption)
+
 
 def cmd_list(args) -> int:
     """`worldsmith sim list`: scenario names and summaries."""
@@ -68,3 +77,11 @@ def cmd_generate(args) -> int:
                                robot_rest=args.robot_rest)
     print(json.dumps(summary))
     return 1 if summary["failed"] and not summary["written"] and not summary["skipped"] else 0
+
+
+def cmd_recaption(args) -> int:
+    """`worldsmith sim recaption`: captions written again from the meta; prints a JSON summary."""
+    from .recaption import recaption_dataset
+
+    print(json.dumps(recaption_dataset(args.dataset, dry_run=args.dry_run), indent=1))
+    return 0

@@ -148,7 +148,7 @@ def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int
     out = outcome(world, params, states)
     if ctrl is not None:
         out.update(ctrl.summary())
-    caption = sc.caption(params, out, np.random.default_rng([int(seed), 2]))
+    caption = sc.caption(params, out, _caption_rng(seed))
     meta = dict(scenario=scenario, seed=int(seed), ood=bool(ood), ood_axis=params.get("ood_axis"),
                 perturb=float(perturb), perturb_seed=int(perturb_seed), resolution=R, frames=T, fps=fps,
                 physics_hz=PHYSICS_HZ, params=params,
@@ -158,3 +158,20 @@ def simulate_clip(scenario: str, seed: int, *, resolution: int = 64, frames: int
                 first_contact=out["first_contact"], camera=world.camera.to_meta(), outcome=out,
                 contact_events=world.contact_events())
     return SimClip(rgb, depth, seg, states, actions, caption, meta)
+
+
+def _caption_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 2])  # the caption's own stream: its wording alone
+
+
+def caption_from_meta(meta: dict) -> str:
+    """A clip's caption written again from its stored meta (params and outcome), with today's
+    captioner: the same words `simulate_clip` gives the same seed now, without simulating. For
+    clips stored before a captioner fix (the benchmark's test-set cache, a dataset's meta)."""
+    try:
+        sc, params, out, seed = get_scenario(meta["scenario"]), meta["params"], meta["outcome"], meta["seed"]
+    except (KeyError, TypeError) as e:
+        raise WorldsmithError(f"clip meta: cannot write a caption without {e} (scenario, seed, params, outcome)") from None
+    if isinstance(out.get("first_contact"), dict):  # stored as JSON: seg ids came back as strings
+        out = {**out, "first_contact": {int(k): v for k, v in out["first_contact"].items()}}
+    return sc.caption(params, out, _caption_rng(seed))

@@ -39,21 +39,34 @@ def sample_fall(S: Sampler) -> dict:
     return dict(S.scene([0, 0, 0.85], 3.0, pitch=-10), objects=objects)
 
 
+def fall_verb(k: int) -> str:
+    """What an object with `k` floor impacts did: the first impact is the landing, not a bounce
+    (as projectile's caption counts them); before session 32 a single object with one impact (or
+    none) was said to bounce once, and k impacts read as k bounces."""
+    if k == 0:
+        return "keeps falling"
+    return "hits the floor and stays there" if k == 1 else f"lands and bounces {times(k - 1)}"
+
+
 def caption_fall(params: dict, out: dict, rng: np.random.Generator) -> str:
-    """Describe the drop and the bounces counted per object."""
-    parts = []
-    for spec, o in zip(params["objects"], out["objects"]):
-        k = o["floor_impacts"]
-        verb = "hits the floor and stays there" if k == 1 else (f"bounces {times(k)}" if k else "keeps falling")
-        parts.append(f"{article(spec['name'])} {verb}")
+    """Describe the drop, and the bounces after landing counted per object."""
+    parts = [f"{article(spec['name'])} {fall_verb(o['floor_impacts'])}"
+             for spec, o in zip(params["objects"], out["objects"])]
     floor = params["floor"]["color_name"]
     if len(parts) == 1:
-        spec = params["objects"][0]
-        k = out["objects"][0]["floor_impacts"]
-        return fill(rng, ["{a} is dropped and bounces {t} on a {f} floor.",
-                          "{a} falls onto a {f} floor and bounces {t}.",
-                          "Dropped from above, {a} lands on the {f} ground and bounces {t}."],
-                    a=article(spec["name"]), t=times(max(k, 1)), f=floor)
+        a, k = article(params["objects"][0]["name"]), out["objects"][0]["floor_impacts"]
+        if k == 0:
+            templates = ["{a} is dropped over a {f} floor and is still falling.",
+                         "Dropped from above, {a} is still falling toward the {f} ground."]
+        elif k == 1:
+            templates = ["{a} is dropped, hits a {f} floor and stays there.",
+                         "{a} falls onto a {f} floor and stays there without bouncing.",
+                         "Dropped from above, {a} lands on the {f} ground and stays there."]
+        else:
+            templates = ["{a} is dropped and bounces {t} on a {f} floor after landing.",
+                         "{a} falls onto a {f} floor, lands and bounces {t}.",
+                         "Dropped from above, {a} lands on the {f} ground and bounces {t}."]
+        return fill(rng, templates, a=a, t=times(max(k - 1, 0)), f=floor)
     return fill(rng, ["{n} objects fall onto a {f} floor: {parts}.", "Dropped together over a {f} floor, {parts}."],
                 n=count_word(len(parts)), f=floor, parts=listing(parts))
 

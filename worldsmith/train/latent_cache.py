@@ -23,8 +23,9 @@ and is rebuilt):
                                longest prompt; padded back to the encoder's length when read)
     prompts.json               the U prompts and every window's clip key and start frame
 
-A cache built with other settings (data, window, tokenizer or text encoder weights) is
-refused with a one-line error naming what differs: use another directory or delete it.
+A cache built with other settings (data, window, tokenizer or text encoder weights), or from
+captions that have changed since (`worldsmith sim recaption`), is refused with a one-line error
+naming what differs: use another directory or delete it.
 """
 
 from __future__ import annotations
@@ -78,9 +79,37 @@ def build_or_load(task, cache_dir: str, device: torch.device | str = "cpu") -> d
             if meta.get("settings", {}).get(k) != v:
                 raise WorldsmithError(f"data.latent_cache={cache_dir}: built with {k}={meta.get('settings', {}).get(k)!r}, "
                                       f"this run needs {v!r} (use another directory or delete it)")
+        _check_prompts(task, cache_dir, meta)
         log.info("latent cache %s: %d windows", cache_dir, meta["windows"])
         return meta
     return _build(task, cache_dir, want, device)
+
+
+def _check_prompts(task, cache_dir: str, meta: dict) -> None:
+    """Refuse a cache whose text is not what the data's captions say now (a dataset recaptioned,
+    `worldsmith sim recaption`, or regenerated with a fixed captioner): every window's cached
+    prompt against its clip's manifest caption, by key. The frames under a key stay the same, so
+    only the text is stale, but mixing old and new words in one run would be silent."""
+    from safetensors import safe_open
+
+    from ..data.reader import read_manifest
+
+    path = os.path.join(cache_dir, "prompts.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        pids = []
+        for name in meta["files"]:
+            with safe_open(os.path.join(cache_dir, name), framework="pt") as f:
+                pids.extend(f.get_tensor("prompt").tolist())
+    except (OSError, KeyError, ValueError) as e:
+        raise WorldsmithError(f"data.latent_cache={cache_dir}: unreadable ({e}); delete it") from None
+    caption = {r["key"]: r.get("caption") or "" for r in read_manifest(task.cfg.data.root)}
+    for (key, _), pid in zip(saved["windows"], pids):
+        if key in caption and saved["prompts"][pid] != task.cache_prompt(caption[key]):
+            raise WorldsmithError(f"data.latent_cache={cache_dir}: clip {key}'s caption changed since the cache was "
+                                  f"built ({saved['prompts'][pid]!r} -> {caption[key]!r}); delete it or use another "
+                                  "directory")
 
 
 @torch.no_grad()
