@@ -210,7 +210,7 @@ def test_fall_captions_count_bounces_after_the_landing():
     def caption(*impacts, seed=0):
         params = {"floor": {"color_name": "grey"},
                   "objects": [{"name": n} for n in ("red ball", "blue cube", "lime cylinder")[:len(impacts)]]}
-        out = {"objects": [{"floor_impacts": k} for k in impacts]}
+        out = {"objects": [{"floor_landings": k} for k in impacts]}
         return caption_fall(params, out, np.random.default_rng(seed))
 
     for seed in range(6):  # every template
@@ -223,12 +223,50 @@ def test_fall_captions_count_bounces_after_the_landing():
 
 
 def test_a_caption_is_written_again_from_stored_meta():
-    from worldsmith.sim.clip import caption_from_meta
+    from worldsmith.sim.clip import caption_from_meta, resimulated_outcome
     from worldsmith.utils.errors import WorldsmithError
 
     for scenario in ("fall", "pendulum", "dominoes", "robot_push"):
         c = simulate_clip(scenario, 5, frames=12)
         stored = json.loads(json.dumps(c.meta, default=lambda o: o.item() if hasattr(o, "item") else o.tolist()))
         assert caption_from_meta(stored) == c.caption, scenario  # JSON turned seg ids into strings
+    # a clip stored before `floor_landings` existed: the physics runs again (no rendering), same motion
+    c = simulate_clip("projectile", 11)
+    old = json.loads(json.dumps(c.meta))
+    for o in old["outcome"]["objects"]:
+        del o["floor_landings"]
+    assert caption_from_meta(old) == c.caption
+    again = resimulated_outcome(old)
+    assert again["objects"] == c.meta["outcome"]["objects"] and str(again["first_contact"]) == str(c.meta["first_contact"])
+    with pytest.raises(WorldsmithError, match="controller"):
+        resimulated_outcome(json.loads(json.dumps(simulate_clip("robot_push", 2, frames=5).meta)))
     with pytest.raises(WorldsmithError, match="outcome"):
         caption_from_meta({"scenario": "fall", "seed": 1, "params": {}})
+
+
+def test_landings_count_visible_hops_not_contact_onsets():
+    """Known answers: a dead drop lands once, a ball on the floor from the start never lands, a
+    lively ball bounces, and each landing ends one spell above HOP_HEIGHT of its lowest point."""
+    import pybullet as p
+
+    from worldsmith.sim.base import obj
+    from worldsmith.sim.clip import default_world
+    from worldsmith.sim.world import HOP_HEIGHT, LAND_HEIGHT
+
+    world = default_world()
+    world.reset(substeps=16)
+    world.add_floor([80, 80, 85], restitution=1.0)
+    dead = world.add_object(obj("red", "sphere", [0.3] * 3, 1.0, [0, 0, 1.0], restitution=0.0, seg_id=1))
+    lively = world.add_object(obj("blue", "sphere", [0.3] * 3, 1.0, [1, 0, 1.0], restitution=0.9, seg_id=2))
+    resting = world.add_object(obj("lime", "box", [0.3] * 3, 1.0, [-1, 0, 0.15], restitution=0.9, seg_id=3))
+    world.start()
+    z = []
+    for _ in range(40 * 16):
+        world.step(1)
+        z.append(p.getAABB(lively, physicsClientId=world.client)[0][2])
+    assert world.landings(dead) == 1 and world.landings(resting) == 0
+    z = np.array(z)
+    rises = np.flatnonzero(np.diff((z > HOP_HEIGHT).astype(int)) == 1) + 1  # each time it goes up past HOP_HEIGHT
+    spells = np.split(z, rises)  # the drop, then one spell per hop: each lands if it gets near the floor
+    assert world.landings(lively) == sum(sp.min() < LAND_HEIGHT for sp in spells) >= 3
+    assert world.landings(12345) is None  # not a tracked free object

@@ -24,8 +24,9 @@ Data contract (others depend on it)
   color (RGB 0-255), size ([sx, sy, sz] full extents, m), mass, dynamic}], first_contact =
   {seg_id: first frame showing a new contact of that object, or -1} (int keys in memory,
   string keys once stored as JSON), camera (target, distance, yaw, pitch, fov, near, far,
-  eye, view_matrix, projection_matrix), outcome (per-object floor impacts, travel, rise,
-  tilt; robot success), contact_events [{frame, a, b}].
+  eye, view_matrix, projection_matrix), outcome (per-object floor impacts = contact onsets,
+  floor landings = the first landing + bounces of 3 cm or more, travel, rise, tilt; robot
+  success), contact_events [{frame, a, b}].
 Same arguments give the same clip bit for bit (also across processes). `perturb=0.01`
 re-simulates the clip with its initial state moved by 1% (the physical-variance ceiling).
 

@@ -162,12 +162,14 @@ def _quat_mul(a, b) -> list[float]:
 
 
 def outcome(world: World, params: dict, states: np.ndarray) -> dict:
-    """What happened, per object (for captions and meta): floor impacts, travel, tilt, fell."""
+    """What happened, per object (for captions and meta): floor impacts (contact onsets), floor
+    landings (first landing + visible bounces, `World.landings`), travel, tilt, fell."""
     floor = next(b for b, n in world.labels.items() if n == "floor")
     per = []
     for i, (o, s0, s1) in enumerate(zip(world.objects, states[0], states[-1])):
         z_axis_z = 1 - 2 * (s1[3] ** 2 + s1[4] ** 2)  # world z of the body's local z axis
         per.append(dict(name=o.spec["name"], floor_impacts=world.impacts(o.body, floor),
+                        floor_landings=world.landings(o.body),
                         travel=float(np.linalg.norm(s1[:2] - s0[:2])), dx=float(s1[0] - s0[0]),
                         drop=float(s0[2] - s1[2]), rise=float(states[:, i, 2].max() - s0[2]),
                         tilt_deg=float(math.degrees(math.acos(np.clip(z_axis_z, -1, 1)))),

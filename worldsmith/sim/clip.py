@@ -172,6 +172,34 @@ def caption_from_meta(meta: dict) -> str:
         sc, params, out, seed = get_scenario(meta["scenario"]), meta["params"], meta["outcome"], meta["seed"]
     except (KeyError, TypeError) as e:
         raise WorldsmithError(f"clip meta: cannot write a caption without {e} (scenario, seed, params, outcome)") from None
+    try:
+        return sc.caption(params, _int_seg_ids(out), _caption_rng(seed))
+    except KeyError:  # stored before the captioner read this outcome field: simulate the physics again
+        return sc.caption(params, _int_seg_ids(resimulated_outcome(meta)), _caption_rng(seed))
+
+
+def _int_seg_ids(out: dict) -> dict:
     if isinstance(out.get("first_contact"), dict):  # stored as JSON: seg ids came back as strings
         out = {**out, "first_contact": {int(k): v for k, v in out["first_contact"].items()}}
-    return sc.caption(params, out, _caption_rng(seed))
+    return out
+
+
+def resimulated_outcome(meta: dict) -> dict:
+    """The `outcome` of a stored clip computed again by running its stored parameters through the
+    physics without rendering (the same steps, so the same motion: rendering never touches the
+    simulation). For clips stored before an outcome field existed (`floor_landings`, session 32).
+    Robot clips are refused: their scripted controller is part of the run."""
+    sc = get_scenario(meta["scenario"])
+    if sc.controller is not None:
+        raise WorldsmithError(f"clip meta: a {meta['scenario']} clip cannot be simulated again without its controller")
+    params = meta["params"]
+    world = default_world()
+    world.reset(substeps=PHYSICS_HZ // int(meta["fps"]))
+    sc.build(world, params)
+    world.start()
+    states = np.zeros((int(meta["frames"]), len(world.objects), 13), np.float32)
+    for t in range(states.shape[0]):
+        if t > 0:
+            world.step(world.substeps)
+        states[t] = world.states()
+    return outcome(world, params, states)

@@ -40,9 +40,10 @@ def sample_fall(S: Sampler) -> dict:
 
 
 def fall_verb(k: int) -> str:
-    """What an object with `k` floor impacts did: the first impact is the landing, not a bounce
-    (as projectile's caption counts them); before session 32 a single object with one impact (or
-    none) was said to bounce once, and k impacts read as k bounces."""
+    """What an object with `k` floor landings did: the first is the landing, the rest bounces (as
+    projectile's caption counts them). Before session 32 captions counted contact onsets as
+    bounces (a resting cube's flicker counted, a fast ball's one-step bounce did not), a single
+    object that landed once and stayed "bounced once", and k onsets read as k bounces."""
     if k == 0:
         return "keeps falling"
     return "hits the floor and stays there" if k == 1 else f"lands and bounces {times(k - 1)}"
@@ -50,11 +51,11 @@ def fall_verb(k: int) -> str:
 
 def caption_fall(params: dict, out: dict, rng: np.random.Generator) -> str:
     """Describe the drop, and the bounces after landing counted per object."""
-    parts = [f"{article(spec['name'])} {fall_verb(o['floor_impacts'])}"
+    parts = [f"{article(spec['name'])} {fall_verb(o['floor_landings'])}"
              for spec, o in zip(params["objects"], out["objects"])]
     floor = params["floor"]["color_name"]
     if len(parts) == 1:
-        a, k = article(params["objects"][0]["name"]), out["objects"][0]["floor_impacts"]
+        a, k = article(params["objects"][0]["name"]), out["objects"][0]["floor_landings"]
         if k == 0:
             templates = ["{a} is dropped over a {f} floor and is still falling.",
                          "Dropped from above, {a} is still falling toward the {f} ground."]
@@ -91,7 +92,7 @@ def caption_projectile(params: dict, out: dict, rng: np.random.Generator) -> str
     """Direction of the throw and the bounces after landing."""
     spec, o = params["objects"][0], out["objects"][0]
     side = "right" if params["direction"] > 0 else "left"
-    k = o["floor_impacts"]
+    k = o["floor_landings"]
     after = {0: "and is still in the air", 1: "and lands without bouncing"}.get(
         k, f"and bounces {times(k - 1)} after landing")
     return fill(rng, ["{a} is thrown to the {s} and lands on a {f} floor {after}.",

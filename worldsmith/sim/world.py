@@ -30,6 +30,13 @@ LIGHT = dict(lightDirection=[0.3, -0.8, 1.0], lightColor=[1.0, 1.0, 1.0], lightD
              lightAmbientCoeff=0.7, lightDiffuseCoeff=0.35, lightSpecularCoeff=0.0, shadow=0)
 CONTACT_TOLERANCE = 1e-3  # m; manifold points farther apart than this are not touching
 RESTING_TOLERANCE = 0.01  # m; pairs this close at the start are resting contacts, not events
+# Landings on the floor (z = 0), tracked every physics step from the lowest point of each free object
+# (its AABB): down below LAND_HEIGHT after being up above HOP_HEIGHT. Contact onsets are no count of
+# bounces: a resting cube's contacts flicker (onsets with no visible hop) and a fast ball's contact
+# can begin and end inside one step (a bounce with no onset). Session 32.
+LAND_HEIGHT = 0.005  # m
+HOP_HEIGHT = 0.03  # m; a hop lower than this is not called a bounce
+FREE_SHAPES = ("sphere", "box", "cylinder")
 
 
 @dataclass
@@ -105,6 +112,8 @@ class World:
         self.step_count = 0
         self._last_touch: dict[tuple[int, int], int] = {}
         self.events: list[tuple[int, int, int]] = []  # (step, body a, body b) contact onsets
+        self._up: dict[int, bool] = {}  # free object body -> in the air (above HOP_HEIGHT since its last landing)
+        self._landings: dict[int, int] = {}  # free object body -> floor landings so far
         self._lut: np.ndarray | None = None
         self.extras: dict = {}  # scenario-owned helpers (the robot rig)
         self.aliases: dict[int, int] = {}  # extra body -> seg id of the object it belongs to
@@ -212,6 +221,10 @@ class World:
             for b in bodies[i + 1:]:
                 if (a in tracked or b in tracked) and p.getClosestPoints(a, b, RESTING_TOLERANCE, physicsClientId=c):
                     self._last_touch[(a, b)] = 0
+        for o in self.objects:
+            if o.link == -1 and o.spec.get("shape") in FREE_SHAPES and o.spec.get("dynamic", True):
+                self._up[o.body] = self._lowest(o.body) > LAND_HEIGHT  # dropped from above: its first touch lands
+                self._landings[o.body] = 0
         n = max(self.labels) + 2
         self._lut = np.zeros(n, np.uint8)  # body id + 1 -> seg id (index 0 = nothing hit)
         for o in self.objects:
@@ -238,6 +251,17 @@ class World:
                 if last is None or self.step_count - last > self.substeps:
                     self.events.append((self.step_count, pair[0], pair[1]))
                 self._last_touch[pair] = self.step_count
+            for body, up in self._up.items():
+                z = self._lowest(body)
+                if up and z < LAND_HEIGHT:
+                    self._up[body] = False
+                    self._landings[body] += 1
+                elif not up and z > HOP_HEIGHT:
+                    self._up[body] = True
+
+    def _lowest(self, body: int) -> float:
+        """Height of the body's lowest point above the floor plane (its AABB's bottom), m."""
+        return float(p.getAABB(body, physicsClientId=self.client)[0][2])
 
     def frame_of_step(self, step: int) -> int:
         """The first rendered frame that shows the state after physics step `step`."""
@@ -286,6 +310,11 @@ class World:
         """Contact onsets as [{frame, a, b}] with names (first `limit`)."""
         return [dict(frame=self.frame_of_step(s), a=self.labels.get(a, str(a)), b=self.labels.get(b, str(b)))
                 for s, a, b in self.events[:limit]]
+
+    def landings(self, body: int) -> int | None:
+        """How many times a free object came down onto the floor from at least HOP_HEIGHT (its
+        first landing, then one per bounce); None for bodies not tracked (fixed, robot)."""
+        return self._landings.get(body)
 
     def impacts(self, body: int, other: int) -> int:
         """How many separate times `body` hit `other` (bounces on the floor, for instance)."""
