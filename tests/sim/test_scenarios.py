@@ -237,7 +237,8 @@ def test_a_caption_is_written_again_from_stored_meta():
         del o["floor_landings"]
     assert caption_from_meta(old) == c.caption
     again = resimulated_outcome(old)
-    assert again["objects"] == c.meta["outcome"]["objects"] and str(again["first_contact"]) == str(c.meta["first_contact"])
+    assert again["objects"] == c.meta["outcome"]["objects"]
+    assert str(again["first_contact"]) == str(c.meta["first_contact"])
     with pytest.raises(WorldsmithError, match="controller"):
         resimulated_outcome(json.loads(json.dumps(simulate_clip("robot_push", 2, frames=5).meta)))
     with pytest.raises(WorldsmithError, match="outcome"):

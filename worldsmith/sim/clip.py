@@ -171,7 +171,8 @@ def caption_from_meta(meta: dict) -> str:
     try:
         sc, params, out, seed = get_scenario(meta["scenario"]), meta["params"], meta["outcome"], meta["seed"]
     except (KeyError, TypeError) as e:
-        raise WorldsmithError(f"clip meta: cannot write a caption without {e} (scenario, seed, params, outcome)") from None
+        raise WorldsmithError(f"clip meta: cannot write a caption without {e} "
+                              "(scenario, seed, params, outcome)") from None
     try:
         return sc.caption(params, _int_seg_ids(out), _caption_rng(seed))
     except KeyError:  # stored before the captioner read this outcome field: simulate the physics again

@@ -4,12 +4,12 @@ A captioner fix (session 32: bounces are counted as landings, not contact onsets
 words of clips already on disk. Their frames, arrays and meta are still right, and the meta
 holds what a caption is written from (scenario, seed, params, outcome; an outcome field added
 since is computed by running the stored parameters through the physics again, without
-rendering: `sim.clip.caption_from_meta`), so this rewrites only the words: each shard with a changed clip is copied with the new `<key>.json`
-member (the caption readers use) and swapped in atomically, then the manifest. A killed run
-leaves every shard whole; run it again to finish (it is idempotent). Clips that did not come
-from the simulator, or whose meta lacks what a caption needs, keep their caption and are
-counted as skipped. A latent cache built before refuses the changed data by name
-(`train.latent_cache`), so training cannot mix old and new words.
+rendering: `sim.clip.caption_from_meta`). So this rewrites only the words: each shard with a
+changed clip is copied with the new `<key>.json` member (the caption readers use) and swapped in
+atomically, then the manifest. A killed run leaves every shard whole; run it again to finish (it
+is idempotent). Clips that did not come from the simulator, or whose meta lacks what a caption
+needs, keep their caption and are counted as skipped. A latent cache built before refuses the
+changed data by clip key (`train.latent_cache`), so training cannot mix old and new words.
 """
 
 from __future__ import annotations
