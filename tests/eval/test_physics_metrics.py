@@ -1,5 +1,7 @@
 """Metrics and baselines on hand-made cases with known answers."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -125,6 +127,15 @@ def test_physics_benchmark_on_a_real_sim_clip(tmp_path):
     arrays["caption"] = np.array("an out-of-date caption")
     np.savez_compressed(path, **arrays)
     assert physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21).caption == case.caption
+    # a cache whose meta cannot give a caption any more is simulated again (and rewritten), not fatal
+    meta = json.loads(str(arrays["meta"]))
+    del meta["outcome"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez_compressed(path, **arrays)
+    rebuilt = physics.load_or_simulate(str(tmp_path), "collision", 2, 0, False, resolution=48, frames=21)
+    assert rebuilt.caption == case.caption and (rebuilt.rgb == case.rgb).all()
+    with np.load(path) as z:
+        assert "outcome" in json.loads(str(z["meta"]))
     preds = {**physics.baseline_predictors(), "physical_variance": physics.physical_variance,
              "truth": lambda c, K, n: c.rgb[K:K + n]}
     res = physics.evaluate([case], preds, cond_frames=(1, 9))

@@ -60,6 +60,25 @@ def test_recaption_restores_todays_words_and_keeps_everything_else(tmp_path, cap
     assert not os.path.exists(os.path.join(root, ".writer.lock"))
 
 
+def test_recaption_leaves_a_damaged_shard_as_it_is_and_finishes_the_rest(tmp_path, capsys):
+    from worldsmith.cli import main
+
+    root = str(tmp_path / "d")
+    generate_dataset(root, ["fall"], num_clips=4, seed=2, workers=1, frames=9, shard_max_clips=2)
+    rows = read_manifest(root)
+    _age(root, {r["key"]: "an old caption" for r in rows})
+    bad = rows[0]["shard"]
+    with open(os.path.join(root, "shards", bad), "r+b") as f:  # truncated mid-member
+        f.truncate(1500)
+    assert main(["sim", "recaption", root]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert [f["shard"] for f in summary["failed_shards"]] == [bad] and summary["shards_rewritten"] == summary["shards"] - 1
+    words = {r["key"]: (r["shard"], r["caption"]) for r in read_manifest(root)}
+    assert all((c == "an old caption") == (s == bad) for s, c in words.values())
+    assert summary["changed"] == sum(s != bad for s, _ in words.values())
+    assert not os.path.exists(os.path.join(root, ".writer.lock"))
+
+
 def test_recaption_skips_clips_it_cannot_caption_and_names_a_bad_directory(tmp_path):
     from worldsmith.data.writer import ClipWriter
     from worldsmith.utils.errors import WorldsmithError

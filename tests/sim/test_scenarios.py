@@ -271,3 +271,8 @@ def test_landings_count_visible_hops_not_contact_onsets():
     spells = np.split(z, rises)  # the drop, then one spell per hop: each lands if it gets near the floor
     assert world.landings(lively) == sum(sp.min() < LAND_HEIGHT for sp in spells) >= 3
     assert world.landings(12345) is None  # not a tracked free object
+    # a benchmark clip where onsets and landings disagree: a cube landing on an edge hops twice, and its
+    # resting contact flickers once more (4 onsets: "bounces four times" before session 32)
+    c = simulate_clip("fall", 10000007)
+    o = c.meta["outcome"]["objects"][0]
+    assert (o["floor_impacts"], o["floor_landings"]) == (4, 3) and "bounces twice" in c.caption

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 # Loader workers start in a clean interpreter, not by fork: with PyAV 18.1.1 (not 18.1.0), once the
 # parent has decoded a video, a forked worker hangs for good in its first decode (seen in CI, and
-# reproduced by the dataset tests), and fork-after-threads is unsafe in general. `ClipLoader` uses this unless given another `multiprocessing_context`; pass
-# the same to a plain `torch.utils.data.DataLoader` over a ClipDataset. sim and curate spawn too.
+# reproduced by the dataset tests), and fork-after-threads is unsafe in general. `ClipLoader` uses
+# this unless given another `multiprocessing_context`; pass the same to a plain
+# `torch.utils.data.DataLoader` over a ClipDataset. sim and curate spawn too.
 WORKER_START_METHOD = "spawn"
 
 

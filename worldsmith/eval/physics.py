@@ -14,6 +14,7 @@ PSNR and SSIM on the whole frame, PSNR on the moving-object region alone, object
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -21,8 +22,11 @@ from typing import Callable
 
 import numpy as np
 
+from ..utils.errors import WorldsmithError
 from . import baselines, motion, objects
 from .metrics import ssim_per_frame
+
+log = logging.getLogger(__name__)
 
 Predictor = Callable[["PhysicsCase", int, int], np.ndarray]
 PER_FRAME = ("psnr", "ssim", "psnr_moving", "mask_iou", "centroid_error", "velocity_error")
@@ -274,10 +278,15 @@ def load_or_simulate(root: str, scenario: str, scenario_index: int, i: int, ood:
     split = "ood" if ood else "test"
     if os.path.exists(path):
         z = np.load(path, allow_pickle=False)
-        meta = json.loads(str(z["meta"]))  # the caption is written again: a cache outlives captioner fixes
-        return PhysicsCase(key=f"{scenario}-{split}-{seed}", scenario=scenario, split=split, rgb=z["rgb"],
-                           seg=z["seg"].astype(np.int16), meta=meta, caption=caption_from_meta(meta),
-                           perturbed_rgb=z["perturbed_rgb"], actions=z["actions"] if "actions" in z else None)
+        meta = json.loads(str(z["meta"]))
+        try:  # the caption is written again: a cache outlives captioner fixes
+            caption = caption_from_meta(meta)
+        except WorldsmithError as e:
+            log.warning("%s: %s; simulating the clip again", path, e)
+        else:
+            return PhysicsCase(key=f"{scenario}-{split}-{seed}", scenario=scenario, split=split, rgb=z["rgb"],
+                               seg=z["seg"].astype(np.int16), meta=meta, caption=caption,
+                               perturbed_rgb=z["perturbed_rgb"], actions=z["actions"] if "actions" in z else None)
     clip = simulate_clip(scenario, seed, resolution=resolution, frames=frames, fps=fps, ood=ood)
     pert = simulate_clip(scenario, seed, resolution=resolution, frames=frames, fps=fps, ood=ood, perturb=perturb)
     case = make_case(clip, split, pert, key=f"{scenario}-{split}-{seed}")

@@ -83,5 +83,6 @@ def cmd_recaption(args) -> int:
     """`worldsmith sim recaption`: captions written again from the meta; prints a JSON summary."""
     from .recaption import recaption_dataset
 
-    print(json.dumps(recaption_dataset(args.dataset, dry_run=args.dry_run), indent=1))
-    return 0
+    summary = recaption_dataset(args.dataset, dry_run=args.dry_run)
+    print(json.dumps(summary, indent=1))
+    return 1 if summary["failed_shards"] else 0

@@ -176,7 +176,12 @@ def caption_from_meta(meta: dict) -> str:
     try:
         return sc.caption(params, _int_seg_ids(out), _caption_rng(seed))
     except KeyError:  # stored before the captioner read this outcome field: simulate the physics again
+        pass
+    try:
         return sc.caption(params, _int_seg_ids(resimulated_outcome(meta)), _caption_rng(seed))
+    except (KeyError, TypeError, ValueError) as e:
+        raise WorldsmithError(f"clip meta ({meta.get('scenario')} seed {seed}): cannot write its caption "
+                              f"even after simulating it again ({type(e).__name__}: {e})") from None
 
 
 def _int_seg_ids(out: dict) -> dict:

@@ -7,7 +7,7 @@ since is computed by running the stored parameters through the physics again, wi
 rendering: `sim.clip.caption_from_meta`). So this rewrites only the words: each shard with a
 changed clip is copied with the new `<key>.json` member (the caption readers use) and swapped in
 atomically, then the manifest. A killed run leaves every shard whole; run it again to finish (it
-is idempotent). Clips that did not come from the simulator, or whose meta lacks what a caption
+is idempotent). A shard that cannot be read is left as it is and reported; the rest go on. Clips that did not come from the simulator, or whose meta lacks what a caption
 needs, keep their caption and are counted as skipped. A latent cache built before refuses the
 changed data by clip key (`train.latent_cache`), so training cannot mix old and new words.
 """
@@ -15,6 +15,7 @@ changed data by clip key (`train.latent_cache`), so training cannot mix old and 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tarfile
 
@@ -25,6 +26,8 @@ from ..utils.atomic import atomic_path
 from ..utils.errors import WorldsmithError
 from ..utils.progress import progress
 from .clip import caption_from_meta
+
+log = logging.getLogger(__name__)
 
 
 def _new_captions(rows: list[dict]) -> tuple[dict[str, str], list[dict]]:
@@ -44,9 +47,8 @@ def _new_captions(rows: list[dict]) -> tuple[dict[str, str], list[dict]]:
     return changed, skipped
 
 
-def _rewrite_shard(path: str, changed: dict[str, str]) -> int:
+def _rewrite_shard(path: str, changed: dict[str, str]) -> None:
     """Copy the shard with the changed clips' json members rewritten, then swap it in."""
-    n = 0
     with atomic_path(path) as tmp:
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as out:
             for key, members in iter_shard_samples(path):
@@ -54,16 +56,15 @@ def _rewrite_shard(path: str, changed: dict[str, str]) -> int:
                     rec = json.loads(members["json"])
                     rec["caption"] = changed[key]
                     members["json"] = clip_json(rec)
-                    n += 1
                 for ext, data in members.items():
                     add_member(out, f"{key}.{ext}", data)
-        os.chmod(tmp, 0o644)
-    return n
 
 
 def recaption_dataset(root: str, dry_run: bool = False) -> dict:
     """Write every simulator clip's caption again from its meta. Returns {"clips", "changed",
-    "shards_rewritten", "skipped", "examples"}; `dry_run` only counts."""
+    "shards", "shards_rewritten", "skipped", "failed_shards", ...}; `dry_run` only counts. A shard
+    that cannot be read is left as it is, its clips keep their words (in the manifest too), and it
+    is listed in "failed_shards" with the reason; the rest are rewritten."""
     root = check_dataset_dir(root)
     manifest = os.path.join(root, MANIFEST)
     rows = load_manifest_rows(manifest)
@@ -71,23 +72,28 @@ def recaption_dataset(root: str, dry_run: bool = False) -> dict:
     examples = [{"key": r["key"], "old": r.get("caption"), "new": changed[r["key"]]}
                 for r in rows if r["key"] in changed][:3]
     shards = sorted({r["shard"] for r in rows if r["key"] in changed})
-    summary = {"clips": len(rows), "changed": len(changed), "shards_rewritten": 0,
-               "skipped": len(skipped), "skipped_examples": skipped[:3], "examples": examples}
+    summary = {"clips": len(rows), "changed": len(changed), "shards": len(shards), "shards_rewritten": 0,
+               "skipped": len(skipped), "skipped_examples": skipped[:3], "failed_shards": [], "examples": examples}
     if dry_run or not changed:
         return summary
     lock = take_lock(root)
     try:
+        failed = set()
         for shard in progress(shards, desc="recaption: shards", unit="shard"):
             path = os.path.join(root, SHARD_DIR, shard)
             try:
                 _rewrite_shard(path, changed)
-            except (tarfile.TarError, OSError) as e:
-                raise WorldsmithError(f"{path}: cannot rewrite ({e}); the shard is unchanged, "
-                                      f"run recaption again once it is readable") from None
+            except (tarfile.TarError, OSError, ValueError) as e:  # ValueError: a json member that is not JSON
+                log.warning("recaption: %s left unchanged (%s)", path, e)
+                summary["failed_shards"].append({"shard": shard, "reason": str(e) or type(e).__name__})
+                failed.add(shard)
+                continue
             summary["shards_rewritten"] += 1
         for r in rows:
-            r["caption"] = changed.get(r["key"], r.get("caption"))
+            if r["shard"] not in failed:
+                r["caption"] = changed.get(r["key"], r.get("caption"))
         write_manifest(manifest, rows)
+        summary["changed"] = sum(1 for r in rows if r["key"] in changed and r["shard"] not in failed)
     finally:
         os.remove(lock)
     return summary
