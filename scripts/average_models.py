@@ -5,7 +5,8 @@
 Two runs of the same network from a shared start (a model and the same model fine-tuned further)
 usually sit in one basin of the loss; their weight average often scores between or above both,
 for the price of one file write (BENCHMARKS.md, "The seventeenth model"). The sources must be
-the same network on the same tokenizer: config.json, diffusion.json, the tokenizer fingerprint
+the same network on the same tokenizer: config.json, diffusion.json (as the loader reads them, so a
+field a newer version writes with its default value is no difference), the tokenizer fingerprint
 and every tensor's name and shape must agree, or it stops with a one-line error naming what
 differs. The output is the last source's directory with the averaged weights (float32), and its
 world_model.json records what was averaged ("weights_average_of": path, weights_sha256, weight).
@@ -24,10 +25,17 @@ import os
 import shutil
 import sys
 
+from dataclasses import asdict
+
 from safetensors.torch import load_file, save_file
 
+from worldsmith.diffusion.denoiser import DiffusionConfig
+from worldsmith.models.dit import DiTConfig
+from worldsmith.utils.config import from_dict
+from worldsmith.utils.errors import WorldsmithError
+
 WEIGHTS = "model.safetensors"
-SAME = ("config.json", "diffusion.json")
+SAME = (("config.json", DiTConfig), ("diffusion.json", DiffusionConfig))
 SAME_META = ("tokenizer_fingerprint", "text_encoder", "text_max_length", "latent_shape", "num_frames", "size")
 
 
@@ -37,6 +45,14 @@ def _json(path: str) -> dict:
             return json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise SystemExit(f"{path}: unreadable ({e})") from None
+
+
+def _config(path: str, cls) -> dict:
+    """A config file as the loader reads it: unknown fields refused, missing ones at their defaults."""
+    try:
+        return asdict(from_dict(cls, _json(path), where=path))
+    except WorldsmithError as e:  # names the file and the field
+        raise SystemExit(str(e)) from None
 
 
 def _sha(path: str) -> str:
@@ -58,9 +74,9 @@ def average(sources: list[str], out: str, weights: list[float] | None = None) ->
             raise SystemExit(f"{src}: not a world-model directory (no {WEIGHTS} or world_model.json)")
     first, metas = sources[0], [_json(os.path.join(s, "world_model.json")) for s in sources]
     for src, meta in zip(sources[1:], metas[1:]):
-        for name in SAME:
+        for name, cls in SAME:
             a, b = os.path.join(first, name), os.path.join(src, name)
-            if os.path.isfile(a) != os.path.isfile(b) or (os.path.isfile(a) and _json(a) != _json(b)):
+            if os.path.isfile(a) != os.path.isfile(b) or (os.path.isfile(a) and _config(a, cls) != _config(b, cls)):
                 raise SystemExit(f"{src}: its {name} differs from {first}'s (not the same network)")
         for key in SAME_META:
             if meta.get(key) != metas[0].get(key):

@@ -138,6 +138,11 @@ def test_average_models_gives_the_mean_weights_and_refuses_another_network(world
     shutil.copytree(a, b)
     wa = load_file(os.path.join(a, "model.safetensors"))
     save_file({k: v + 1.0 for k, v in wa.items()}, str(b / "model.safetensors"))
+    # a field a newer version writes at its default (a fine-tune of an older model) is the same network
+    diff = json.loads((b / "diffusion.json").read_text())
+    diff.pop("read_loss", None)
+    diff["read_fraction"] = 0.0
+    (b / "diffusion.json").write_text(json.dumps(diff))
     meta = avg.average([a, str(b)], str(tmp_path / "soup"), [0.25, 0.75])
     soup = load_file(str(tmp_path / "soup" / "model.safetensors"))
     assert soup.keys() == wa.keys()
@@ -171,6 +176,11 @@ def test_average_models_gives_the_mean_weights_and_refuses_another_network(world
     (c / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(SystemExit, match="config.json differs"):
         avg.average([a, str(c)], str(tmp_path / "soup2"))
+    d = tmp_path / "d2"  # another diffusion setting than the default: another model
+    shutil.copytree(b, d)
+    (d / "diffusion.json").write_text(json.dumps(dict(diff, read_fraction=0.5)))
+    with pytest.raises(SystemExit, match="diffusion.json differs"):
+        avg.average([a, str(d)], str(tmp_path / "soup2"))
     assert not (tmp_path / "soup2").exists() and not (tmp_path / "soup2.tmp").exists()
     with pytest.raises(SystemExit, match="already exists"):
         avg.average([a, str(b)], str(tmp_path / "soup"))
