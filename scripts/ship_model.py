@@ -116,7 +116,7 @@ def add_mean_decoder(tmp: str, meta: dict | None, mean_decoder: str) -> None:
     from worldsmith.train.mean_decoder import META, WEIGHTS
 
     if meta is None:
-        raise SystemExit(f"--mean-decoder: only a world model takes a mean decoder")
+        raise SystemExit("--mean-decoder: only a world model takes a mean decoder")
     weights, info = os.path.join(mean_decoder, WEIGHTS), os.path.join(mean_decoder, META)
     if not (os.path.isfile(weights) and os.path.isfile(info)):
         raise SystemExit(f"--mean-decoder {mean_decoder}: expected {WEIGHTS} and {META} (a mean-decoder run's model/)")
