@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-
 from dataclasses import asdict
 
 from safetensors.torch import load_file, save_file

@@ -7,8 +7,9 @@ since is computed by running the stored parameters through the physics again, wi
 rendering: `sim.clip.caption_from_meta`). So this rewrites only the words: each shard with a
 changed clip is copied with the new `<key>.json` member (the caption readers use) and swapped in
 atomically, then the manifest. A killed run leaves every shard whole; run it again to finish (it
-is idempotent). A shard that cannot be read is left as it is and reported; the rest go on. Clips that did not come from the simulator, or whose meta lacks what a caption
-needs, keep their caption and are counted as skipped. A latent cache built before refuses the
+is idempotent). A shard that cannot be read is left as it is and reported; the rest go on.
+Clips that did not come from the simulator, or whose meta lacks what a caption needs, keep
+their caption and are counted as skipped. A latent cache built before refuses the
 changed data by clip key (`train.latent_cache`), so training cannot mix old and new words.
 """
 
